@@ -1,0 +1,38 @@
+// Quantization and dequantization of 2-D float weights, scalar reference.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "wquant/core/dtype.h"
+#include "wquant/quant/scheme.h"
+
+namespace wquant {
+
+// A quantized 2-D tensor, integers unpacked (one int8 per value).
+// scales / zero_points have shape [scale_rows, scale_cols]:
+//   PerTensor [1, 1]; PerChannel axis 0 [rows, 1], axis 1 [1, cols];
+//   PerGroup [rows, ceil(cols / group_size)] (the last group may be short).
+struct QuantizedTensor {
+  QuantScheme scheme;
+  int64_t rows = 0, cols = 0;
+  std::vector<int8_t> q;             // [rows, cols] row-major
+  std::vector<float> scales;         // [scale_rows, scale_cols]
+  std::vector<int8_t> zero_points;   // same shape as scales; empty if symmetric
+  int64_t scale_rows = 0, scale_cols = 0;
+
+  // Returns the scale index for element (r, c).
+  int64_t scale_index(int64_t r, int64_t c) const;
+};
+
+// Returns w [rows, cols] quantized with `scheme`. Each scale is rounded to
+// `scale_dtype` (F32/F16/BF16) before the integers are computed, so a reader
+// that stores scales in that dtype dequantizes to exactly dequantize(result).
+// A group whose range is zero gets scale 1 (its values are all 0 then).
+QuantizedTensor quantize(const float* w, int64_t rows, int64_t cols,
+                         const QuantScheme& scheme, DType scale_dtype = DType::F32);
+
+// Returns the dequantized [rows, cols] values (q - zero_point) * scale.
+std::vector<float> dequantize(const QuantizedTensor& t);
+
+}  // namespace wquant

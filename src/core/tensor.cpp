@@ -1,0 +1,82 @@
+#include "wquant/core/tensor.h"
+
+#include <cstring>
+
+#include "wquant/core/error.h"
+#include "wquant/core/half.h"
+
+namespace wquant {
+
+int64_t numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+std::vector<float> to_f32(const TensorView& view) {
+  const size_t n = size_t(view.numel());
+  std::vector<float> out(n);
+  switch (view.dtype) {
+    case DType::F32:
+      if (n) std::memcpy(out.data(), view.data, n * 4);
+      break;
+    case DType::F64: {
+      const auto* p = static_cast<const double*>(view.data);
+      for (size_t i = 0; i < n; ++i) out[i] = float(p[i]);
+      break;
+    }
+    case DType::F16: {
+      const auto* p = static_cast<const uint16_t*>(view.data);
+      for (size_t i = 0; i < n; ++i) out[i] = f16_to_f32(p[i]);
+      break;
+    }
+    case DType::BF16: {
+      const auto* p = static_cast<const uint16_t*>(view.data);
+      for (size_t i = 0; i < n; ++i) out[i] = bf16_to_f32(p[i]);
+      break;
+    }
+    default:
+      fail("cannot convert a ", dtype_name(view.dtype), " tensor to F32");
+  }
+  return out;
+}
+
+void from_f32(const float* in, size_t n, DType dtype, void* out) {
+  switch (dtype) {
+    case DType::F32:
+      if (n) std::memcpy(out, in, n * 4);
+      break;
+    case DType::F16: {
+      auto* p = static_cast<uint16_t*>(out);
+      for (size_t i = 0; i < n; ++i) p[i] = f32_to_f16(in[i]);
+      break;
+    }
+    case DType::BF16: {
+      auto* p = static_cast<uint16_t*>(out);
+      for (size_t i = 0; i < n; ++i) p[i] = f32_to_bf16(in[i]);
+      break;
+    }
+    default:
+      fail("cannot convert F32 to ", dtype_name(dtype));
+  }
+}
+
+float round_to_dtype(float v, DType dtype) {
+  switch (dtype) {
+    case DType::F32: return v;
+    case DType::F16: return f16_to_f32(f32_to_f16(v));
+    case DType::BF16: return bf16_to_f32(f32_to_bf16(v));
+    default: fail("round_to_dtype: ", dtype_name(dtype), " is not F32/F16/BF16");
+  }
+}
+
+}  // namespace wquant
