@@ -1,0 +1,144 @@
+// wquant quantize IN -o OUT [scheme options] [--exclude GLOB]... [--dry-run] [--json]
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "progress.h"
+#include "wquant/core/error.h"
+#include "wquant/io/checkpoint.h"
+#include "wquant/pipeline/plan.h"
+#include "wquant/pipeline/quantize_model.h"
+#include "wquant/pipeline/report.h"
+
+namespace wquant::cli {
+namespace {
+
+struct QuantizeArgs {
+  std::string input, output;
+  int bits = 8;
+  bool per_tensor = false, per_channel = false, asymmetric = false;
+  int64_t group_size = 0;
+  std::vector<std::string> exclude, include, overrides;
+  std::string dtype = "auto";
+  bool dry_run = false, json = false, force = false, no_progress = false;
+};
+
+// Returns the dtype of most float bytes for safetensors inputs; F16 for
+// inputs whose tensors are block-quantized (GGUF), whose scales are f16.
+DType auto_float_dtype(const CheckpointReader& ckpt) {
+  std::map<DType, uint64_t> bytes;
+  for (const auto& t : ckpt.tensors()) {
+    if (!is_float(t.dtype)) continue;
+    const DType stored = t.stored_type == dtype_name(t.dtype) ? t.dtype : DType::F16;
+    bytes[stored == DType::F64 ? DType::F32 : stored] += t.stored_bytes;
+  }
+  DType best = DType::F32;
+  uint64_t most = 0;
+  for (const auto& [d, n] : bytes)
+    if (n > most) best = d, most = n;
+  return best;
+}
+
+DType parse_dtype(const std::string& s, const CheckpointReader& ckpt) {
+  if (s == "auto") return auto_float_dtype(ckpt);
+  if (s == "f32" || s == "float32") return DType::F32;
+  if (s == "f16" || s == "float16") return DType::F16;
+  if (s == "bf16" || s == "bfloat16") return DType::BF16;
+  fail("--dtype ", s, ": expected auto, f32, f16 or bf16");
+}
+
+PlanOptions plan_options(const QuantizeArgs& a, const CheckpointReader& ckpt) {
+  PlanOptions o;
+  o.scheme.bits = a.bits;
+  o.scheme.symmetric = !a.asymmetric;
+  if (a.per_tensor) {
+    o.scheme.granularity = Granularity::PerTensor;
+  } else if (a.group_size > 0) {
+    o.scheme.granularity = Granularity::PerGroup;
+    o.scheme.group_size = a.group_size;
+  } else {
+    o.scheme.granularity = Granularity::PerChannel;
+  }
+  o.scheme.validate();
+  o.exclude = a.exclude;
+  o.include = a.include;
+  for (const auto& spec : a.overrides) {
+    const auto eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      fail("--override ", spec, ": expected GLOB=SCHEME, e.g. '*.mlp.*=w4-g128'");
+    o.overrides.push_back({spec.substr(0, eq), parse_scheme(spec.substr(eq + 1), o.scheme)});
+  }
+  o.float_dtype = parse_dtype(a.dtype, ckpt);
+  return o;
+}
+
+int run_quantize(const QuantizeArgs& a) {
+  const auto ckpt = open_checkpoint(a.input);
+  const Plan plan = build_plan(*ckpt, plan_options(a, *ckpt));
+  if (a.dry_run) {
+    if (a.json)
+      std::printf("%s\n", plan_json(plan).dump(2).c_str());
+    else
+      std::printf("%s", format_plan(plan).c_str());
+    return 0;
+  }
+  if (plan.quantized_count() == 0)
+    fail(a.input, ": no layer selected for quantization (model_type ", plan.rules.model_type,
+         "); see --dry-run and --include");
+  ProgressBar bar(!a.no_progress);
+  const QuantizeReport report = quantize_checkpoint(
+      *ckpt, plan, a.output, a.force,
+      [&](size_t done, size_t total, const std::string& name) { bar.update(done, total, name); });
+  bar.finish();
+  if (a.json)
+    std::printf("%s\n", report_json(report).dump(2).c_str());
+  else
+    std::printf("%s", format_report(report).c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command add_quantize_command(CLI::App& app) {
+  auto args = std::make_shared<QuantizeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "quantize",
+      "Quantize the linear layers of a checkpoint and write a compressed-tensors checkpoint.\n"
+      "lm_head and embeddings are kept in float unless --include names them.");
+  cmd->add_option("input", args->input,
+                  "checkpoint: a .safetensors or .gguf file, or a Hugging Face model directory")
+      ->required();
+  cmd->add_option("-o,--output", args->output, "output directory (must not exist, see --force)");
+  cmd->add_option("--bits", args->bits, "weight bits")->check(CLI::IsMember({2, 3, 4, 8}))
+      ->capture_default_str();
+  auto* pt = cmd->add_flag("--per-tensor", args->per_tensor, "one scale per tensor");
+  auto* pc = cmd->add_flag("--per-channel", args->per_channel,
+                           "one scale per output channel (the default)");
+  auto* gs = cmd->add_option("--group-size", args->group_size,
+                             "one scale per N consecutive input features")
+                 ->check(CLI::PositiveNumber);
+  pt->excludes(pc)->excludes(gs);
+  pc->excludes(gs);
+  cmd->add_flag("--asymmetric", args->asymmetric, "min/max range with a zero-point (default: symmetric)");
+  cmd->add_option("--exclude", args->exclude, "keep layers matching GLOB in float (repeatable)");
+  cmd->add_option("--include", args->include,
+                  "quantize layers matching GLOB even if excluded by default, e.g. lm_head");
+  cmd->add_option("--override", args->overrides,
+                  "GLOB=SCHEME: another scheme for matching layers, e.g. '*.mlp.*=w4-g128-asym'");
+  cmd->add_option("--dtype", args->dtype,
+                  "dtype of scales and unquantized tensors: auto|f32|f16|bf16 (auto: as the input)")
+      ->capture_default_str();
+  cmd->add_flag("--dry-run", args->dry_run, "print the plan (what is quantized and why) and stop");
+  cmd->add_flag("--json", args->json, "print the report as JSON");
+  cmd->add_flag("--force", args->force, "replace the output directory if it exists");
+  cmd->add_flag("--no-progress", args->no_progress, "no progress bar");
+  return [args, cmd]() {
+    if (!args->dry_run && args->output.empty()) fail("quantize: -o/--output is required");
+    return run_quantize(*args);
+  };
+}
+
+}  // namespace wquant::cli

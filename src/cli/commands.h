@@ -1,0 +1,16 @@
+// The wquant subcommands. Each registers its options on the CLI11 app and
+// returns the function that runs it (returning the process exit code).
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace wquant::cli {
+
+using Command = std::function<int()>;
+
+Command add_quantize_command(CLI::App& app);
+Command add_inspect_command(CLI::App& app);
+
+}  // namespace wquant::cli

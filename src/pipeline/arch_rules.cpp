@@ -1,0 +1,121 @@
+// Per-architecture tables of linear-layer weight names (Hugging Face names).
+// Each pattern is matched against the end of the tensor name, so the usual
+// prefixes ("model.", "transformer.", "bert.") need not be spelled out.
+#include "wquant/pipeline/arch_rules.h"
+
+#include <regex>
+
+namespace wquant {
+namespace {
+
+bool ends_with_match(const std::string& name, const std::regex& re) {
+  return std::regex_search(name, re);
+}
+
+bool is_2d(const Shape& shape) { return shape.size() == 2; }
+
+// Llama family: llama, mistral, qwen2 (SmolLM2 is llama).
+//   model.layers.N.self_attn.{q,k,v,o}_proj.weight   [out, in]
+//   model.layers.N.mlp.{gate,up,down}_proj.weight    [out, in]
+//   lm_head.weight, model.embed_tokens.weight
+TensorClass classify_llama(const std::string& name, const Shape& shape) {
+  static const std::regex linear(
+      R"(layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)\.weight$)");
+  static const std::regex embed(R"(embed_tokens\.weight$)");
+  if (!is_2d(shape)) return {};
+  if (ends_with_match(name, linear)) return {TensorRole::Linear};
+  if (name == "lm_head.weight") return {TensorRole::LmHead};
+  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
+  return {};
+}
+
+// GPT-2: Conv1D weights stored [in, out].
+//   h.N.attn.c_attn.weight [768, 2304], h.N.attn.c_proj.weight,
+//   h.N.mlp.c_fc.weight, h.N.mlp.c_proj.weight; wte/wpe embeddings.
+TensorClass classify_gpt2(const std::string& name, const Shape& shape) {
+  static const std::regex linear(R"(h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$)");
+  static const std::regex embed(R"((^|\.)(wte|wpe)\.weight$)");
+  if (!is_2d(shape)) return {};
+  if (ends_with_match(name, linear)) return {TensorRole::Linear, /*transposed=*/true};
+  if (name == "lm_head.weight") return {TensorRole::LmHead};
+  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
+  return {};
+}
+
+// OPT: decoder.layers.N.self_attn.{q,k,v,out}_proj, fc1, fc2, and
+// OPT-350m's decoder.project_in / project_out (512 <-> 1024).
+TensorClass classify_opt(const std::string& name, const Shape& shape) {
+  static const std::regex linear(
+      R"((layers\.\d+\.(self_attn\.(q|k|v|out)_proj|fc1|fc2)|decoder\.project_(in|out))\.weight$)");
+  static const std::regex embed(R"(embed_(tokens|positions)\.weight$)");
+  if (!is_2d(shape)) return {};
+  if (ends_with_match(name, linear)) return {TensorRole::Linear};
+  if (name == "lm_head.weight") return {TensorRole::LmHead};
+  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
+  return {};
+}
+
+// CodeGen: h.N.attn.qkv_proj (fused), h.N.attn.out_proj, h.N.mlp.fc_in, fc_out.
+TensorClass classify_codegen(const std::string& name, const Shape& shape) {
+  static const std::regex linear(
+      R"(h\.\d+\.(attn\.qkv_proj|attn\.out_proj|mlp\.fc_in|mlp\.fc_out)\.weight$)");
+  static const std::regex embed(R"((^|\.)wte\.weight$)");
+  if (!is_2d(shape)) return {};
+  if (ends_with_match(name, linear)) return {TensorRole::Linear};
+  if (name == "lm_head.weight") return {TensorRole::LmHead};
+  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
+  return {};
+}
+
+// BERT encoder: encoder.layer.N.attention.self.{query,key,value},
+// attention.output.dense, intermediate.dense, output.dense, pooler.dense.
+TensorClass classify_bert(const std::string& name, const Shape& shape) {
+  static const std::regex linear(
+      R"((layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)|pooler\.dense)\.weight$)");
+  static const std::regex embed(R"(embeddings\.(word|position|token_type)_embeddings\.weight$)");
+  if (!is_2d(shape)) return {};
+  if (ends_with_match(name, linear)) return {TensorRole::Linear};
+  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
+  return {};
+}
+
+// Unknown architectures: a 2-D ".weight" is linear unless its name says it
+// is an embedding or a norm. lm_head stays excluded.
+TensorClass classify_generic(const std::string& name, const Shape& shape) {
+  static const std::regex weight(R"(\.weight$)");
+  static const std::regex embed(R"((embed|wte|wpe|tok_embeddings|word_embeddings|position_embeddings|token_type_embeddings))");
+  static const std::regex norm(R"((norm|ln_|layernorm|LayerNorm))");
+  if (!is_2d(shape) || !ends_with_match(name, weight)) return {};
+  if (name == "lm_head.weight") return {TensorRole::LmHead};
+  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
+  if (ends_with_match(name, norm)) return {};
+  return {TensorRole::Linear};
+}
+
+struct Entry {
+  const char* model_type;
+  TensorClass (*classify)(const std::string&, const Shape&);
+};
+
+constexpr Entry kRules[] = {
+    {"llama", classify_llama},     {"mistral", classify_llama},
+    {"qwen2", classify_llama},     {"gpt2", classify_gpt2},
+    {"opt", classify_opt},         {"codegen", classify_codegen},
+    {"bert", classify_bert},
+};
+
+}  // namespace
+
+ArchRules arch_rules_for(const std::string& model_type) {
+  for (const auto& e : kRules)
+    if (model_type == e.model_type) return {model_type, true, e.classify};
+  return {"generic", false, classify_generic};
+}
+
+std::vector<std::string> known_model_types() {
+  std::vector<std::string> out;
+  for (const auto& e : kRules) out.push_back(e.model_type);
+  return out;
+}
+
+}  // namespace wquant

@@ -1,0 +1,175 @@
+#include "wquant/pipeline/plan.h"
+
+#include <cstdlib>
+
+#include "wquant/core/error.h"
+#include "wquant/pipeline/glob.h"
+
+namespace wquant {
+namespace {
+
+std::vector<std::string> split_tokens(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (c == '-' || c == ',' || c == '_') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += char(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+// Returns the digits after `prefix` in token as a positive number, or -1.
+long long number_after(const std::string& token, size_t prefix) {
+  if (token.size() <= prefix) return -1;
+  for (size_t i = prefix; i < token.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(token[i]))) return -1;
+  return std::atoll(token.c_str() + prefix);
+}
+
+std::string layer_name(const std::string& tensor) {
+  const std::string suffix = ".weight";
+  if (tensor.size() > suffix.size() &&
+      tensor.compare(tensor.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return tensor.substr(0, tensor.size() - suffix.size());
+  return tensor;
+}
+
+bool any_match(const std::vector<std::string>& globs, const std::string& layer,
+               const std::string& tensor, std::string* which) {
+  for (const auto& g : globs) {
+    if (glob_match(g, layer) || glob_match(g, tensor)) {
+      if (which) *which = g;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* role_name(TensorRole role) {
+  switch (role) {
+    case TensorRole::Linear: return "linear";
+    case TensorRole::LmHead: return "lm_head";
+    case TensorRole::Embedding: return "embedding";
+    case TensorRole::Other: return "not a linear layer";
+  }
+  return "";
+}
+
+// Throws if `scheme` cannot quantize a [rows, cols] weight.
+void check_fits(const TensorPlan& t, const QuantScheme& scheme) {
+  const int64_t cols = t.cls.transposed ? t.shape[0] : t.shape[1];
+  if (scheme.granularity == Granularity::PerGroup && scheme.group_size > cols)
+    fail("layer ", t.layer, " ", shape_str(t.shape), ": group size ", scheme.group_size,
+         " exceeds its ", cols, " input features; use a smaller --group-size or --exclude it");
+}
+
+}  // namespace
+
+QuantScheme parse_scheme(const std::string& text, const QuantScheme& base) {
+  QuantScheme s = base;
+  const auto tokens = split_tokens(text);
+  if (tokens.empty()) fail("empty quantization scheme '", text, "'");
+  for (const auto& tok : tokens) {
+    long long n;
+    if (tok == "sym") {
+      s.symmetric = true;
+    } else if (tok == "asym") {
+      s.symmetric = false;
+    } else if (tok == "channel") {
+      s.granularity = Granularity::PerChannel;
+      s.channel_axis = 0;
+      s.group_size = 0;
+    } else if (tok == "tensor") {
+      s.granularity = Granularity::PerTensor;
+      s.group_size = 0;
+    } else if ((n = number_after(tok, 1)) > 0 && tok[0] == 'w') {
+      s.bits = int(n);
+    } else if ((n = number_after(tok, 1)) > 0 && tok[0] == 'g') {
+      s.granularity = Granularity::PerGroup;
+      s.group_size = n;
+    } else {
+      fail("scheme '", text, "': unknown token '", tok,
+           "' (expected w2|w3|w4|w8, channel|tensor|gN, sym|asym)");
+    }
+  }
+  s.validate();
+  return s;
+}
+
+size_t Plan::quantized_count() const {
+  size_t n = 0;
+  for (const auto& t : tensors) n += t.quantize;
+  return n;
+}
+
+Plan build_plan(const CheckpointReader& ckpt, const PlanOptions& options) {
+  options.scheme.validate();
+  const auto& config = ckpt.config();
+  std::string model_type;
+  if (config.is_object() && config.contains("model_type") && config["model_type"].is_string())
+    model_type = config["model_type"].get<std::string>();
+
+  Plan plan;
+  plan.rules = arch_rules_for(model_type);
+  plan.float_dtype = options.float_dtype;
+
+  std::vector<bool> exclude_used(options.exclude.size()), include_used(options.include.size()),
+      override_used(options.overrides.size());
+  for (const auto& info : ckpt.tensors()) {
+    TensorPlan t;
+    t.tensor = info.name;
+    t.layer = layer_name(info.name);
+    t.shape = info.shape;
+    t.cls = plan.rules.classify(info.name, info.shape);
+    std::string which;
+    for (size_t i = 0; i < options.exclude.size(); ++i)
+      if (glob_match(options.exclude[i], t.layer) || glob_match(options.exclude[i], t.tensor))
+        exclude_used[i] = true;
+    for (size_t i = 0; i < options.include.size(); ++i)
+      if (glob_match(options.include[i], t.layer) || glob_match(options.include[i], t.tensor))
+        include_used[i] = true;
+
+    const bool is_matrix = info.shape.size() == 2 && is_float(info.dtype);
+    if (any_match(options.exclude, t.layer, t.tensor, &which)) {
+      t.reason = "excluded by --exclude " + which;
+    } else if (is_matrix && any_match(options.include, t.layer, t.tensor, &which)) {
+      t.quantize = true;
+      t.reason = "included by --include " + which;
+    } else if (t.cls.role == TensorRole::Linear) {
+      t.quantize = true;
+      t.reason = "linear";
+    } else if (t.cls.role == TensorRole::Other) {
+      t.reason = role_name(t.cls.role);
+    } else {
+      t.reason = std::string(role_name(t.cls.role)) + ", excluded by default";
+    }
+    if (t.quantize) {
+      t.scheme = options.scheme;
+      for (size_t i = 0; i < options.overrides.size(); ++i) {
+        const auto& o = options.overrides[i];
+        if (glob_match(o.pattern, t.layer) || glob_match(o.pattern, t.tensor)) {
+          t.scheme = o.scheme;
+          override_used[i] = true;
+        }
+      }
+      check_fits(t, t.scheme);
+    }
+    plan.tensors.push_back(std::move(t));
+  }
+  // A pattern that selects nothing is almost always a typo: say so.
+  for (size_t i = 0; i < options.exclude.size(); ++i)
+    if (!exclude_used[i]) fail("--exclude ", options.exclude[i], ": matches no tensor in ", ckpt.path());
+  for (size_t i = 0; i < options.include.size(); ++i)
+    if (!include_used[i]) fail("--include ", options.include[i], ": matches no tensor in ", ckpt.path());
+  for (size_t i = 0; i < options.overrides.size(); ++i)
+    if (!override_used[i])
+      fail("--override ", options.overrides[i].pattern, ": matches no quantized layer in ", ckpt.path());
+  return plan;
+}
+
+}  // namespace wquant

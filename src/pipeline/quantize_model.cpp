@@ -1,0 +1,182 @@
+#include "wquant/pipeline/quantize_model.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+
+#include "wquant/core/error.h"
+#include "wquant/io/output_dir.h"
+#include "wquant/io/safetensors.h"
+#include "wquant/pipeline/compressed_tensors.h"
+#include "wquant/quant/quantize.h"
+
+namespace wquant {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Returns w [rows, cols] transposed to [cols, rows].
+std::vector<float> transpose(const std::vector<float>& w, int64_t rows, int64_t cols) {
+  std::vector<float> t(w.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) t[size_t(c * rows + r)] = w[size_t(r * cols + c)];
+  return t;
+}
+
+// The dtype an unquantized tensor is written in: float tensors at the plan's
+// float dtype, except that plain float tensors keep theirs when it already
+// matches (so they are copied byte for byte); others as stored.
+DType output_dtype(const TensorInfo& info, DType float_dtype) {
+  return is_float(info.dtype) ? float_dtype : info.dtype;
+}
+
+uint64_t file_size_or_zero(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    uint64_t total = 0;
+    for (const auto& e : fs::directory_iterator(path, ec))
+      if (e.is_regular_file(ec)) {
+        const auto name = e.path().filename().string();
+        if (name.ends_with(".safetensors") || name.ends_with(".gguf")) total += e.file_size(ec);
+      }
+    return total;
+  }
+  const auto n = fs::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
+struct Layout {
+  std::vector<TensorSpec> specs;
+  uint64_t total_before = 0;
+};
+
+Layout layout_output(const CheckpointReader& ckpt, const Plan& plan) {
+  Layout l;
+  for (const auto& t : plan.tensors) {
+    const TensorInfo& info = ckpt.info(t.tensor);
+    const DType before_dtype =
+        (is_float(info.dtype) && info.stored_type == dtype_name(info.dtype)) ? info.dtype
+                                                                               : plan.float_dtype;
+    l.total_before += uint64_t(numel(info.shape)) * dtype_size(is_float(info.dtype) ? before_dtype : info.dtype);
+    if (t.quantize) {
+      const int64_t out = t.cls.transposed ? t.shape[1] : t.shape[0];
+      const int64_t in = t.cls.transposed ? t.shape[0] : t.shape[1];
+      for (auto& s : packed_layer_specs(t.layer, out, in, t.scheme, plan.float_dtype))
+        l.specs.push_back(std::move(s));
+    } else {
+      l.specs.push_back({t.tensor, output_dtype(info, plan.float_dtype), info.shape});
+    }
+  }
+  return l;
+}
+
+// Writes one unquantized tensor: zero-copy from the mapping when the dtype
+// is unchanged, converted through f32 otherwise.
+void copy_tensor(const CheckpointReader& ckpt, const TensorInfo& info, DType out_dtype,
+                 SafetensorsWriter& writer) {
+  if (auto view = ckpt.view(info.name); view && view->dtype == out_dtype) {
+    writer.write(info.name, view->data, view->nbytes());
+    return;
+  }
+  if (!is_float(out_dtype)) fail(ckpt.path(), ": tensor ", info.name, " of type ",
+                                 info.stored_type, " cannot be copied");
+  const auto values = ckpt.read_f32(info.name);
+  std::vector<uint8_t> bytes(values.size() * dtype_size(out_dtype));
+  from_f32(values.data(), values.size(), out_dtype, bytes.data());
+  writer.write(info.name, bytes.data(), bytes.size());
+}
+
+LayerReport quantize_tensor(const CheckpointReader& ckpt, const TensorPlan& t, DType scale_dtype,
+                            SafetensorsWriter& writer) {
+  std::vector<float> w = ckpt.read_f32(t.tensor);
+  int64_t rows = t.shape[0], cols = t.shape[1];
+  if (t.cls.transposed) {
+    w = transpose(w, rows, cols);
+    std::swap(rows, cols);
+  }
+  const QuantizedTensor qt = quantize(w.data(), rows, cols, t.scheme, scale_dtype);
+  LayerReport r;
+  r.layer = t.layer;
+  r.shape = t.shape;
+  r.scheme = t.scheme;
+  {
+    const std::vector<float> deq = dequantize(qt);
+    r.error = error_stats(w.data(), deq.data(), w.size());
+  }
+  const TensorInfo& info = ckpt.info(t.tensor);
+  r.bytes_before = uint64_t(rows * cols) *
+                   dtype_size(info.stored_type == dtype_name(info.dtype) ? info.dtype : scale_dtype);
+  w.clear();
+  w.shrink_to_fit();
+  const auto specs = packed_layer_specs(t.layer, rows, cols, t.scheme, scale_dtype);
+  const auto bytes = pack_quantized_layer(qt, scale_dtype);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    writer.write(specs[i].name, bytes[i].data(), bytes[i].size());
+    r.bytes_after += bytes[i].size();
+  }
+  return r;
+}
+
+nlohmann::json output_config(const CheckpointReader& ckpt, const Plan& plan) {
+  nlohmann::json config = ckpt.config().is_object() ? ckpt.config() : nlohmann::json::object();
+  config["quantization_config"] = quantization_config(plan);
+  config["torch_dtype"] = torch_dtype_name(plan.float_dtype);
+  return config;
+}
+
+}  // namespace
+
+uint64_t peak_rss_bytes() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return uint64_t(ru.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& plan,
+                                   const std::string& out_dir, bool overwrite,
+                                   const ProgressFn& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  QuantizeReport report;
+  report.input = ckpt.path();
+  report.output = out_dir;
+  report.model_type = plan.rules.model_type;
+  report.known_architecture = plan.rules.known;
+  report.float_dtype = plan.float_dtype;
+  report.tensors = plan.tensors.size();
+  report.input_file_bytes = file_size_or_zero(ckpt.path());
+
+  Layout layout = layout_output(ckpt, plan);
+  report.total_before = layout.total_before;
+
+  OutputDir dir(out_dir, overwrite);
+  const std::string weights_path = dir.path_for("model.safetensors");
+  {
+    SafetensorsWriter writer(weights_path, layout.specs, {{"format", "pt"}});
+    for (size_t i = 0; i < plan.tensors.size(); ++i) {
+      const TensorPlan& t = plan.tensors[i];
+      if (t.quantize) {
+        report.layers.push_back(quantize_tensor(ckpt, t, plan.float_dtype, writer));
+      } else {
+        const TensorInfo& info = ckpt.info(t.tensor);
+        copy_tensor(ckpt, info, output_dtype(info, plan.float_dtype), writer);
+      }
+      if (progress) progress(i + 1, plan.tensors.size(), t.tensor);
+    }
+    writer.finish();
+  }
+  for (const auto& spec : layout.specs) report.total_after += uint64_t(numel(spec.shape)) * dtype_size(spec.dtype);
+
+  write_text_file(dir.path_for("config.json"), output_config(ckpt, plan).dump(2) + "\n");
+  for (const auto& side : ckpt.side_files())
+    copy_file(side, dir.path_for(fs::path(side).filename().string()));
+  report.output_file_bytes = file_size_or_zero(weights_path);
+  dir.commit();
+
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.peak_rss_bytes = peak_rss_bytes();
+  return report;
+}
+
+}  // namespace wquant

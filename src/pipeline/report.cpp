@@ -1,0 +1,157 @@
+#include "wquant/pipeline/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace wquant {
+namespace {
+
+std::string fixed(double v, int decimals) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string sci(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3e", v);
+  return buf;
+}
+
+std::string pad(const std::string& s, size_t width, bool right = false) {
+  if (s.size() >= width) return s;
+  return right ? std::string(width - s.size(), ' ') + s : s + std::string(width - s.size(), ' ');
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+nlohmann::json json_number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+std::string human_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = double(bytes);
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  return u == 0 ? std::to_string(bytes) + " B" : fixed(v, 2) + " " + units[u];
+}
+
+std::string format_report(const QuantizeReport& r) {
+  std::ostringstream out;
+  size_t name_w = 5;
+  for (const auto& l : r.layers) name_w = std::max(name_w, l.layer.size());
+  out << pad("layer", name_w) << "  " << pad("shape", 13) << "  " << pad("scheme", 22) << "  "
+      << pad("MSE", 10, true) << "  " << pad("SQNR dB", 7, true) << "  " << pad("max|err|", 10, true)
+      << "  " << pad("before", 10, true) << "  " << pad("after", 10, true) << "\n";
+  std::vector<double> sqnr;
+  for (const auto& l : r.layers) {
+    out << pad(l.layer, name_w) << "  " << pad(shape_str(l.shape), 13) << "  "
+        << pad(l.scheme.describe(), 22) << "  " << pad(sci(l.error.mse), 10, true) << "  "
+        << pad(fixed(l.error.sqnr_db, 2), 7, true) << "  " << pad(sci(l.error.max_abs), 10, true)
+        << "  " << pad(human_bytes(l.bytes_before), 10, true) << "  "
+        << pad(human_bytes(l.bytes_after), 10, true) << "\n";
+    sqnr.push_back(l.error.sqnr_db);
+  }
+  out << "\n";
+  out << "model_type      " << r.model_type
+      << (r.known_architecture ? "" : " (unknown architecture: generic rule, check with --dry-run)")
+      << "\n";
+  out << "layers          " << r.layers.size() << " quantized of " << r.tensors << " tensors\n";
+  if (!sqnr.empty()) {
+    out << "SQNR dB         min " << fixed(*std::min_element(sqnr.begin(), sqnr.end()), 2)
+        << ", median " << fixed(median(sqnr), 2) << ", max "
+        << fixed(*std::max_element(sqnr.begin(), sqnr.end()), 2) << "\n";
+  }
+  const double ratio = r.total_after ? double(r.total_before) / double(r.total_after) : 0;
+  out << "footprint       " << human_bytes(r.total_before) << " (" << r.total_before
+      << " B) -> " << human_bytes(r.total_after) << " (" << r.total_after << " B), "
+      << fixed(ratio, 2) << "x smaller\n";
+  out << "files           input " << human_bytes(r.input_file_bytes) << ", output model.safetensors "
+      << human_bytes(r.output_file_bytes) << "\n";
+  out << "time            " << fixed(r.seconds, 2) << " s, peak RSS " << human_bytes(r.peak_rss_bytes)
+      << "\n";
+  out << "output          " << r.output << "\n";
+  return out.str();
+}
+
+nlohmann::json report_json(const QuantizeReport& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : r.layers) {
+    layers.push_back({{"layer", l.layer},
+                      {"shape", l.shape},
+                      {"bits", l.scheme.bits},
+                      {"scheme", l.scheme.describe()},
+                      {"group_size", l.scheme.group_size},
+                      {"symmetric", l.scheme.symmetric},
+                      {"mse", l.error.mse},
+                      {"sqnr_db", json_number(l.error.sqnr_db)},
+                      {"max_abs_error", l.error.max_abs},
+                      {"bytes_before", l.bytes_before},
+                      {"bytes_after", l.bytes_after}});
+  }
+  return {{"input", r.input},
+          {"output", r.output},
+          {"model_type", r.model_type},
+          {"known_architecture", r.known_architecture},
+          {"float_dtype", std::string(dtype_name(r.float_dtype))},
+          {"tensors", r.tensors},
+          {"layers", layers},
+          {"total_bytes_before", r.total_before},
+          {"total_bytes_after", r.total_after},
+          {"compression_ratio",
+           r.total_after ? double(r.total_before) / double(r.total_after) : 0.0},
+          {"input_file_bytes", r.input_file_bytes},
+          {"output_file_bytes", r.output_file_bytes},
+          {"seconds", r.seconds},
+          {"peak_rss_bytes", r.peak_rss_bytes}};
+}
+
+std::string format_plan(const Plan& plan) {
+  std::ostringstream out;
+  size_t name_w = 6;
+  for (const auto& t : plan.tensors) name_w = std::max(name_w, t.tensor.size());
+  out << pad("tensor", name_w) << "  " << pad("shape", 14) << "  " << pad("action", 9) << "  "
+      << pad("scheme", 22) << "  reason\n";
+  for (const auto& t : plan.tensors) {
+    out << pad(t.tensor, name_w) << "  " << pad(shape_str(t.shape), 14) << "  "
+        << pad(t.quantize ? "quantize" : "keep", 9) << "  "
+        << pad(t.quantize ? t.scheme.describe() : "-", 22) << "  " << t.reason
+        << (t.cls.transposed ? " (stored [in, out], transposed)" : "") << "\n";
+  }
+  out << "\nmodel_type " << plan.rules.model_type
+      << (plan.rules.known ? "" : " (unknown: generic rule)") << ", " << plan.quantized_count()
+      << " of " << plan.tensors.size() << " tensors quantized, floats and scales in "
+      << dtype_name(plan.float_dtype) << "\n";
+  return out.str();
+}
+
+nlohmann::json plan_json(const Plan& plan) {
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const auto& t : plan.tensors) {
+    nlohmann::json j = {{"tensor", t.tensor}, {"shape", t.shape}, {"quantize", t.quantize},
+                        {"reason", t.reason}, {"transposed", t.cls.transposed}};
+    if (t.quantize) j["scheme"] = t.scheme.describe();
+    tensors.push_back(j);
+  }
+  return {{"model_type", plan.rules.model_type},
+          {"known_architecture", plan.rules.known},
+          {"float_dtype", std::string(dtype_name(plan.float_dtype))},
+          {"quantized", plan.quantized_count()},
+          {"tensors", tensors}};
+}
+
+}  // namespace wquant
