@@ -1,33 +1,46 @@
 // Bit packing of small signed integers (2, 3, 4 bits; 8 is a plain copy).
-// Before packing each value q is offset to unsigned: u = q + 2^(bits-1).
+// Before packing each value q is offset to unsigned: u = q + 2^(bits-1)
+// (pack_bytes with 8 bits is the exception: it copies the int8 bytes as is).
 //
 // Byte layout (pack_bytes, 2 and 4 bits): values fill each byte from the
 // least significant bits up: 4-bit: byte = u0 | u1 << 4; 2-bit: byte =
 // u0 | u1 << 2 | u2 << 4 | u3 << 6. The last byte is zero-padded.
 //
-// int32 layout (pack_int32_rows, the compressed-tensors "pack-quantized"
-// format): each row is packed on its own into ceil(cols / (32 / bits))
-// words; word j holds values j*k .. j*k+k-1 (k = 32 / bits), value j*k+i in
-// bits [i*bits, (i+1)*bits). The row is zero-padded (u = 0) to whole words.
-// 3 bits: k = 10, the top 2 bits of each word are 0.
+// int32 layout (pack_int32_rows): bit for bit the compressed-tensors
+// "pack-quantized" format, `pack_to_int32(value, num_bits, packed_dim=1)`
+// (compressed_tensors/compressors/pack_quantized/helpers.py, version 0.20).
+// Each row is packed on its own as one dense little-endian bit stream:
+// value i of the row occupies stream bits [i*bits, (i+1)*bits), and stream
+// bit p is bit p % 32 of word p / 32. A row takes ceil(cols * bits / 32)
+// words; the bits after the last value are 0. For 2, 4 and 8 bits every
+// word holds exactly 32 / bits whole values. For 3 bits values straddle
+// words: 32 values fill exactly 3 words, and e.g. value 10 has its low 2
+// bits in bits 30..31 of word 0 and its high bit in bit 0 of word 1.
+// (Older compressed-tensors releases packed floor(32 / bits) = 10 values per
+// word for 3 bits, leaving 2 bits unused; the current dense layout is what
+// its unpack_from_int32 reads.) Words are stored as int32, so a word whose
+// top bit is set is negative.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
 namespace wquant {
 
 // Returns the n values packed into ceil(n * bits / 8) bytes. bits: 2 or 4 (8: copy).
+// Throws Error if bits is unsupported or a value is outside [-2^(bits-1), 2^(bits-1)).
 std::vector<uint8_t> pack_bytes(const int8_t* q, size_t n, int bits);
 // Writes the n values packed in `packed` to out.
 void unpack_bytes(const uint8_t* packed, size_t n, int bits, int8_t* out);
 
-// Returns [rows, ceil(cols / (32 / bits))] int32 words, row-major. bits: 2, 3, 4, 8.
+// Returns [rows, packed_int32_cols(cols, bits)] int32 words, row-major. bits: 2, 3, 4, 8.
+// Throws Error if bits is unsupported or a value is outside [-2^(bits-1), 2^(bits-1)).
 std::vector<int32_t> pack_int32_rows(const int8_t* q, int64_t rows, int64_t cols, int bits);
 // Writes the [rows, cols] values packed by pack_int32_rows to out.
 void unpack_int32_rows(const int32_t* packed, int64_t rows, int64_t cols, int bits, int8_t* out);
 
-// Returns the number of int32 words per packed row.
+// Returns the number of int32 words per packed row: ceil(cols * bits / 32).
 int64_t packed_int32_cols(int64_t cols, int bits);
 
 }  // namespace wquant

@@ -28,11 +28,14 @@ struct QuantizedTensor {
 // Returns w [rows, cols] quantized with `scheme`. Each scale is rounded to
 // `scale_dtype` (F32/F16/BF16) before the integers are computed, so a reader
 // that stores scales in that dtype dequantizes to exactly dequantize(result).
-// A group whose range is zero gets scale 1 (its values are all 0 then).
+// A group whose range is zero gets scale 1 (its values are all 0 then); so
+// does one whose scale underflows to 0 in scale_dtype. Throws Error if the
+// scheme is invalid, a weight is not finite, or a scale overflows scale_dtype.
 QuantizedTensor quantize(const float* w, int64_t rows, int64_t cols,
                          const QuantScheme& scheme, DType scale_dtype = DType::F32);
 
-// Returns the dequantized [rows, cols] values (q - zero_point) * scale.
+// Returns the dequantized [rows, cols] values (q - zero_point) * scale, in f32.
+// Throws Error if t's sizes do not match its shape and scheme.
 std::vector<float> dequantize(const QuantizedTensor& t);
 
 }  // namespace wquant

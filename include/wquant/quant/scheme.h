@@ -8,8 +8,18 @@
 //               the range [min(w,0), max(w,0)] is mapped onto it:
 //               scale = (max - min) / (2^b - 1),
 //               zero_point = clamp(round(qmin - min / scale), qmin, qmax)
-// Quantize:     q = clamp(round_half_even(w / scale) + zero_point, lo, hi)
+// Quantize:     q = clamp(round_half_even(w / scale + zero_point), lo, hi),
+//               float32 arithmetic in this order, as compressed-tensors does
 // Dequantize:   w' = (q - zero_point) * scale
+// The scale is rounded to the dtype it is stored in before the zero-point
+// and the integers are computed. round_half_even is torch.round / numpy.rint.
+//
+// Differences from compressed-tensors 0.20 (calculate_qparams), whose
+// checkpoints dequantize the same way, so the files stay compatible: its
+// symmetric scale is max|w| / ((2^b - 1) / 2) with q in [-2^(b-1),
+// 2^(b-1) - 1]; it computes the zero-point before rounding the scale to
+// scale_dtype; a zero scale becomes eps, not 1; and it refuses
+// cols % group_size != 0, where ours has a short last group.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +46,8 @@ struct QuantScheme {
   int qmax() const { return (1 << (bits - 1)) - 1; }
   // Returns e.g. "w4 g128 asym", "w8 per-channel sym".
   std::string describe() const;
-  // Throws Error if bits/granularity/group_size are not a valid combination.
+  // Throws Error if bits/granularity/group_size are not a valid combination
+  // (group_size must be > 0 for PerGroup and 0 otherwise).
   void validate() const;
 };
 
