@@ -6,6 +6,18 @@
 #include "wquant/core/half.h"
 
 namespace wquant {
+namespace {
+
+// Returns element i of a possibly unaligned array of T (views into files
+// written by other tools need not be aligned; memcpy is defined either way).
+template <class T>
+T load(const void* base, size_t i) {
+  T v;
+  std::memcpy(&v, static_cast<const char*>(base) + i * sizeof(T), sizeof(T));
+  return v;
+}
+
+}  // namespace
 
 int64_t numel(const Shape& shape) {
   int64_t n = 1;
@@ -29,21 +41,15 @@ std::vector<float> to_f32(const TensorView& view) {
     case DType::F32:
       if (n) std::memcpy(out.data(), view.data, n * 4);
       break;
-    case DType::F64: {
-      const auto* p = static_cast<const double*>(view.data);
-      for (size_t i = 0; i < n; ++i) out[i] = float(p[i]);
+    case DType::F64:
+      for (size_t i = 0; i < n; ++i) out[i] = float(load<double>(view.data, i));
       break;
-    }
-    case DType::F16: {
-      const auto* p = static_cast<const uint16_t*>(view.data);
-      for (size_t i = 0; i < n; ++i) out[i] = f16_to_f32(p[i]);
+    case DType::F16:
+      for (size_t i = 0; i < n; ++i) out[i] = f16_to_f32(load<uint16_t>(view.data, i));
       break;
-    }
-    case DType::BF16: {
-      const auto* p = static_cast<const uint16_t*>(view.data);
-      for (size_t i = 0; i < n; ++i) out[i] = bf16_to_f32(p[i]);
+    case DType::BF16:
+      for (size_t i = 0; i < n; ++i) out[i] = bf16_to_f32(load<uint16_t>(view.data, i));
       break;
-    }
     default:
       fail("cannot convert a ", dtype_name(view.dtype), " tensor to F32");
   }

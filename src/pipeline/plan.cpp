@@ -60,12 +60,29 @@ const char* role_name(TensorRole role) {
   return "";
 }
 
-// Throws if `scheme` cannot quantize a [rows, cols] weight.
-void check_fits(const TensorPlan& t, const QuantScheme& scheme) {
+// Returns the largest group size <= requested that divides cols, preferring
+// multiples of 32 (what packed kernels like), then of 8, then any divisor.
+int64_t fitting_group_size(int64_t requested, int64_t cols) {
+  for (int64_t multiple : {32, 8, 1})
+    for (int64_t g = requested; g >= multiple; --g)
+      if (g % multiple == 0 && cols % g == 0) return g;
+  return 1;
+}
+
+// Adapts `scheme` to a layer with `cols` input features, or throws. A group
+// size that does not divide cols is shrunk to one that does (compressed-tensors
+// and the kernels that load its format require whole groups); the reason
+// records it, and the report shows the group size used.
+QuantScheme fit_scheme(TensorPlan& t, QuantScheme scheme) {
   const int64_t cols = t.cls.transposed ? t.shape[0] : t.shape[1];
-  if (scheme.granularity == Granularity::PerGroup && scheme.group_size > cols)
+  if (scheme.granularity != Granularity::PerGroup || cols % scheme.group_size == 0) return scheme;
+  if (scheme.group_size > cols)
     fail("layer ", t.layer, " ", shape_str(t.shape), ": group size ", scheme.group_size,
          " exceeds its ", cols, " input features; use a smaller --group-size or --exclude it");
+  const int64_t g = fitting_group_size(scheme.group_size, cols);
+  t.reason += cat(", group size ", g, " (", scheme.group_size, " does not divide ", cols, ")");
+  scheme.group_size = g;
+  return scheme;
 }
 
 }  // namespace
@@ -157,7 +174,7 @@ Plan build_plan(const CheckpointReader& ckpt, const PlanOptions& options) {
           override_used[i] = true;
         }
       }
-      check_fits(t, t.scheme);
+      t.scheme = fit_scheme(t, t.scheme);
     }
     plan.tensors.push_back(std::move(t));
   }

@@ -147,6 +147,14 @@ QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& pla
   report.tensors = plan.tensors.size();
   report.input_file_bytes = file_size_or_zero(ckpt.path());
 
+  {
+    std::error_code ec;
+    const auto in = fs::weakly_canonical(ckpt.path(), ec);
+    const auto out = fs::weakly_canonical(out_dir, ec);
+    const auto in_dir = fs::is_directory(in, ec) ? in : in.parent_path();
+    if (out == in || out == in_dir)
+      fail(out_dir, ": the output would replace the input checkpoint ", ckpt.path());
+  }
   Layout layout = layout_output(ckpt, plan);
   report.total_before = layout.total_before;
 

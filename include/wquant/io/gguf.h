@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -27,6 +28,18 @@ enum class GgmlType : uint32_t {
 
 // Returns "Q4_1" etc., or "type<N>" for a number this reader does not know.
 std::string ggml_type_name(uint32_t type);
+
+// How a ggml type packs values: `values` consecutive values (along dims[0])
+// are stored in one block of `bytes` bytes.
+struct GgmlBlockLayout {
+  uint32_t values = 0;
+  uint32_t bytes = 0;
+};
+// Returns the block layout of every GgmlType above (dequantizable or not), or
+// nullopt for a type number this reader does not know.
+std::optional<GgmlBlockLayout> ggml_block_layout(uint32_t type);
+// Returns true when dequantize_ggml supports `type`.
+bool ggml_can_dequantize(uint32_t type);
 
 struct GgufTensorInfo {
   std::string name;       // llama.cpp name, e.g. "blk.0.attn_q.weight"

@@ -51,10 +51,12 @@ struct Plan {
   size_t quantized_count() const;
 };
 
-// Returns the plan for `ckpt`. Throws Error for a scheme that cannot apply
-// to a selected layer (naming the layer, its shape and the scheme), for an
-// --include/--exclude/--override pattern that matches no tensor, and for a
-// checkpoint without model_type in its config.
+// Returns the plan for `ckpt`. Architectures without exact rules (unknown or
+// missing model_type) get the generic rule. A group size that does not divide
+// a layer's input features is shrunk for that layer to the largest one that
+// does (576 features, g128 -> g96), noted in its reason. Throws Error for a
+// group larger than a layer (naming the layer and its shape) and for an
+// --include/--exclude/--override pattern that matches no tensor.
 Plan build_plan(const CheckpointReader& ckpt, const PlanOptions& options);
 
 }  // namespace wquant

@@ -76,6 +76,20 @@ TEST(Plan, GroupLargerThanLayerIsAnError) {
   EXPECT_THROW(build_plan(ckpt, o), Error);
 }
 
+TEST(Plan, GroupThatDoesNotDivideIsShrunk) {
+  // 576 input features (SmolLM2's hidden size) with g128: 576 = 4.5 x 128;
+  // the largest multiple of 32 <= 128 dividing 576 is 96 (576 = 6 x 96).
+  const FakeCheckpoint ckpt("llama", {{"model.layers.0.mlp.up_proj.weight", {1536, 576}},
+                                      {"model.layers.0.mlp.down_proj.weight", {576, 1536}}});
+  PlanOptions o;
+  o.scheme = parse_scheme("w4-g128", o.scheme);
+  const Plan p = build_plan(ckpt, o);
+  EXPECT_EQ(find(p, "model.layers.0.mlp.up_proj.weight").scheme.group_size, 96);
+  EXPECT_EQ(find(p, "model.layers.0.mlp.up_proj.weight").reason,
+            "linear, group size 96 (128 does not divide 576)");
+  EXPECT_EQ(find(p, "model.layers.0.mlp.down_proj.weight").scheme.group_size, 128);
+}
+
 TEST(Plan, Gpt2ConvWeightsAreTransposed) {
   const FakeCheckpoint ckpt("gpt2", {{"h.0.attn.c_attn.weight", {64, 192}},
                                      {"h.0.mlp.c_fc.weight", {64, 256}},
