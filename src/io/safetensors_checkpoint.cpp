@@ -146,6 +146,8 @@ class SafetensorsCheckpoint : public CheckpointReader {
     return lookup(name).view(name);
   }
 
+  void release(const std::string& name) const override { lookup(name).release(name); }
+
   std::vector<float> read_f32(const std::string& name) const override {
     const SafetensorsFile& file = lookup(name);
     const TensorView v = file.view(name);

@@ -192,3 +192,11 @@ TensorView SafetensorsFile::view(const std::string& name) const {
 }
 
 }  // namespace wquant
+
+namespace wquant {
+
+void SafetensorsFile::release(const std::string& name) const {
+  if (const SafetensorsEntry* e = find(name)) file_.release(data_ + e->begin, e->end - e->begin);
+}
+
+}  // namespace wquant

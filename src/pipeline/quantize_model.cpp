@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 
@@ -91,6 +92,7 @@ void copy_tensor(const CheckpointReader& ckpt, const TensorInfo& info, DType out
 LayerReport quantize_tensor(const CheckpointReader& ckpt, const TensorPlan& t, DType scale_dtype,
                             SafetensorsWriter& writer) {
   std::vector<float> w = ckpt.read_f32(t.tensor);
+  ckpt.release(t.tensor);  // w is a copy: the mapped pages are not needed now
   int64_t rows = t.shape[0], cols = t.shape[1];
   if (t.cls.transposed) {
     w = transpose(w, rows, cols);
@@ -101,10 +103,7 @@ LayerReport quantize_tensor(const CheckpointReader& ckpt, const TensorPlan& t, D
   r.layer = t.layer;
   r.shape = t.shape;
   r.scheme = t.scheme;
-  {
-    const std::vector<float> deq = dequantize(qt);
-    r.error = error_stats(w.data(), deq.data(), w.size());
-  }
+  r.error = quantization_error(qt, w.data());
   const TensorInfo& info = ckpt.info(t.tensor);
   r.bytes_before = uint64_t(rows * cols) *
                    dtype_size(info.stored_type == dtype_name(info.dtype) ? info.dtype : scale_dtype);
@@ -129,6 +128,21 @@ nlohmann::json output_config(const CheckpointReader& ckpt, const Plan& plan) {
 }  // namespace
 
 uint64_t peak_rss_bytes() {
+  // VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across execve,
+  // so a process started by a large parent (a Python test) would report the
+  // parent's size. VmHWM belongs to this process's own address space.
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    unsigned long long kib = 0;
+    bool found = false;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmHWM: %llu kB", &kib) == 1) {
+        found = true;
+        break;
+      }
+    std::fclose(f);
+    if (found) return uint64_t(kib) * 1024;
+  }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return uint64_t(ru.ru_maxrss) * 1024;  // Linux reports KiB
@@ -170,6 +184,7 @@ QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& pla
         const TensorInfo& info = ckpt.info(t.tensor);
         copy_tensor(ckpt, info, output_dtype(info, plan.float_dtype), writer);
       }
+      ckpt.release(t.tensor);
       if (progress) progress(i + 1, plan.tensors.size(), t.tensor);
     }
     writer.finish();

@@ -6,20 +6,30 @@
 
 namespace wquant {
 
-ErrorStats error_stats(const float* ref, const float* approx, size_t n) {
-  ErrorStats s;
-  double signal = 0, noise = 0;
+void ErrorAccumulator::add(const float* ref, const float* approx, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const double r = ref[i];
     const double d = r - double(approx[i]);
-    signal += r * r;
-    noise += d * d;
-    s.max_abs = std::max(s.max_abs, std::abs(d));
+    signal_ += r * r;
+    noise_ += d * d;
+    max_abs_ = std::max(max_abs_, std::abs(d));
   }
-  s.mse = n ? noise / double(n) : 0.0;
-  s.sqnr_db = noise == 0 ? std::numeric_limits<double>::infinity()
-                         : 10.0 * std::log10(signal / noise);
+  n_ += n;
+}
+
+ErrorStats ErrorAccumulator::result() const {
+  ErrorStats s;
+  s.max_abs = max_abs_;
+  s.mse = n_ ? noise_ / double(n_) : 0.0;
+  s.sqnr_db = noise_ == 0 ? std::numeric_limits<double>::infinity()
+                          : 10.0 * std::log10(signal_ / noise_);
   return s;
+}
+
+ErrorStats error_stats(const float* ref, const float* approx, size_t n) {
+  ErrorAccumulator acc;
+  acc.add(ref, approx, n);
+  return acc.result();
 }
 
 }  // namespace wquant

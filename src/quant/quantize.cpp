@@ -151,4 +151,19 @@ std::vector<float> dequantize(const QuantizedTensor& t) {
   return out;
 }
 
+ErrorStats quantization_error(const QuantizedTensor& t, const float* w) {
+  check_quantized(t, "quantization_error");
+  ErrorAccumulator acc;
+  std::vector<float> row(size_t(t.cols));
+  for (int64_t r = 0; r < t.rows; ++r) {
+    for (int64_t c = 0; c < t.cols; ++c) {
+      const int64_t s = t.scale_index(r, c);
+      const int zp = t.zero_points.empty() ? 0 : t.zero_points[s];
+      row[size_t(c)] = float(t.q[r * t.cols + c] - zp) * t.scales[s];
+    }
+    acc.add(w + r * t.cols, row.data(), row.size());
+  }
+  return acc.result();
+}
+
 }  // namespace wquant

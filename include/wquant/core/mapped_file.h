@@ -23,6 +23,12 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Drops the pages holding [p, p + n) from this process's resident set
+  // (madvise MADV_DONTNEED; they are read again from the file if touched).
+  // Streaming readers call it after each tensor so that peak RSS follows the
+  // largest tensor, not the file. A range outside the mapping is ignored.
+  void release(const void* p, size_t n) const;
+
  private:
   std::string path_;
   const uint8_t* data_ = nullptr;

@@ -44,6 +44,9 @@ class CheckpointReader {
   // Returns the files next to the weights to copy into a converted checkpoint
   // (tokenizer.json, tokenizer_config.json, generation_config.json, ...).
   virtual std::vector<std::string> side_files() const { return {}; }
+  // Tells the reader the tensor will not be read again: a memory-mapped
+  // reader drops its pages from the resident set. A hint; the default does nothing.
+  virtual void release(const std::string& name) const {}
 
   // Returns the info for `name`. Throws Error naming the checkpoint if absent.
   const TensorInfo& info(const std::string& name) const;

@@ -72,6 +72,8 @@ class GgufFile {
   // Returns the tensor dequantized to f32, row-major. Throws Error naming file,
   // tensor and type if the type is not supported.
   std::vector<float> dequantize(const GgufTensorInfo& t) const;
+  // Drops the tensor's pages from the resident set (see MappedFile::release).
+  void release(const GgufTensorInfo& t) const;
 
  private:
   MappedFile file_;

@@ -14,8 +14,9 @@ namespace wquant {
 
 class OutputDir {
  public:
-  // Checks that `final_path` does not exist (unless `overwrite`) and that its
-  // parent is a writable directory, then creates the temp directory.
+  // Checks that `final_path` does not exist (with `overwrite`: or is a
+  // directory, never a file or symlink) and that its parent is a writable
+  // directory, then creates the temp directory.
   // Throws Error naming the path and the problem.
   OutputDir(const std::string& final_path, bool overwrite);
   // Removes the temp directory and its contents unless commit() succeeded.

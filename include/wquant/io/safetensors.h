@@ -40,6 +40,8 @@ class SafetensorsFile {
   const SafetensorsEntry* find(const std::string& name) const;
   // Returns a view into the mapping. Throws Error naming file and tensor if absent.
   TensorView view(const std::string& name) const;
+  // Drops the tensor's pages from the resident set (see MappedFile::release).
+  void release(const std::string& name) const;
 
  private:
   MappedFile file_;

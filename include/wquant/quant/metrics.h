@@ -14,4 +14,16 @@ struct ErrorStats {
 // Returns the error statistics of approx against ref, n values each.
 ErrorStats error_stats(const float* ref, const float* approx, size_t n);
 
+// Accumulates error statistics over chunks (e.g. one row at a time), so a
+// large tensor's error needs no full-size copy. Sums in double.
+class ErrorAccumulator {
+ public:
+  void add(const float* ref, const float* approx, size_t n);
+  ErrorStats result() const;
+
+ private:
+  double signal_ = 0, noise_ = 0, max_abs_ = 0;
+  size_t n_ = 0;
+};
+
 }  // namespace wquant

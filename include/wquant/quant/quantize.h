@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "wquant/core/dtype.h"
+#include "wquant/quant/metrics.h"
 #include "wquant/quant/scheme.h"
 
 namespace wquant {
@@ -37,5 +38,9 @@ QuantizedTensor quantize(const float* w, int64_t rows, int64_t cols,
 // Returns the dequantized [rows, cols] values (q - zero_point) * scale, in f32.
 // Throws Error if t's sizes do not match its shape and scheme.
 std::vector<float> dequantize(const QuantizedTensor& t);
+
+// Returns the error of dequantize(t) against the original w [rows, cols],
+// dequantizing one row at a time (no full-size copy).
+ErrorStats quantization_error(const QuantizedTensor& t, const float* w);
 
 }  // namespace wquant

@@ -3,7 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include <vector>
+
 #include "wquant/quant/metrics.h"
+#include "wquant/quant/quantize.h"
 
 namespace wquant {
 namespace {
@@ -51,6 +54,46 @@ TEST(ErrorStats, AccumulatesInDouble) {
   EXPECT_EQ(s.mse, 8388608.5);
   EXPECT_EQ(s.sqnr_db, 0.0);
   EXPECT_EQ(s.max_abs, 4096.0);
+}
+
+}  // namespace
+}  // namespace wquant
+
+namespace wquant {
+namespace {
+
+// Row-wise accumulation equals the one-shot statistics, and
+// quantization_error equals error_stats against dequantize().
+TEST(ErrorAccumulator, ChunksEqualWhole) {
+  std::vector<float> ref = {1.0f, -2.0f, 0.5f, 4.0f, -0.25f, 3.0f};
+  std::vector<float> approx = {1.5f, -2.0f, 0.0f, 3.0f, -0.5f, 3.0f};
+  ErrorAccumulator acc;
+  acc.add(ref.data(), approx.data(), 2);
+  acc.add(ref.data() + 2, approx.data() + 2, 4);
+  const ErrorStats a = acc.result(), b = error_stats(ref.data(), approx.data(), ref.size());
+  EXPECT_EQ(a.mse, b.mse);
+  EXPECT_EQ(a.sqnr_db, b.sqnr_db);
+  EXPECT_EQ(a.max_abs, b.max_abs);
+  // Hand-computed: errors 0.5, 0, 0.5, 1, 0.25, 0 -> noise 1.5625, mean 0.2604166...
+  EXPECT_DOUBLE_EQ(a.mse, 1.5625 / 6);
+  EXPECT_EQ(a.max_abs, 1.0);
+}
+
+TEST(ErrorAccumulator, QuantizationErrorMatchesDequantize) {
+  std::vector<float> w(12 * 40);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = float((i * 37) % 101) / 50.0f - 1.0f;
+  QuantScheme s;
+  s.bits = 4;
+  s.granularity = Granularity::PerGroup;
+  s.group_size = 16;
+  s.symmetric = false;
+  const QuantizedTensor qt = quantize(w.data(), 12, 40, s);
+  const auto deq = dequantize(qt);
+  const ErrorStats a = quantization_error(qt, w.data());
+  const ErrorStats b = error_stats(w.data(), deq.data(), w.size());
+  EXPECT_DOUBLE_EQ(a.mse, b.mse);
+  EXPECT_DOUBLE_EQ(a.sqnr_db, b.sqnr_db);
+  EXPECT_EQ(a.max_abs, b.max_abs);
 }
 
 }  // namespace
