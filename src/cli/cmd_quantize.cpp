@@ -69,7 +69,11 @@ PlanOptions plan_options(const QuantizeArgs& a, const CheckpointReader& ckpt) {
     const auto eq = spec.rfind('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
       fail("--override ", spec, ": expected GLOB=SCHEME, e.g. '*.mlp.*=w4-g128'");
-    o.overrides.push_back({spec.substr(0, eq), parse_scheme(spec.substr(eq + 1), o.scheme)});
+    try {
+      o.overrides.push_back({spec.substr(0, eq), parse_scheme(spec.substr(eq + 1), o.scheme)});
+    } catch (const Error& e) {
+      fail("--override ", spec, ": ", e.what());
+    }
   }
   o.float_dtype = parse_dtype(a.dtype, ckpt);
   return o;
@@ -78,6 +82,7 @@ PlanOptions plan_options(const QuantizeArgs& a, const CheckpointReader& ckpt) {
 int run_quantize(const QuantizeArgs& a) {
   const auto ckpt = open_checkpoint(a.input);
   const Plan plan = build_plan(*ckpt, plan_options(a, *ckpt));
+  for (const auto& w : plan.warnings) std::fprintf(stderr, "wquant: warning: %s\n", w.c_str());
   if (a.dry_run) {
     if (a.json)
       std::printf("%s\n", plan_json(plan).dump(2).c_str());
@@ -123,11 +128,14 @@ Command add_quantize_command(CLI::App& app) {
   pt->excludes(pc)->excludes(gs);
   pc->excludes(gs);
   cmd->add_flag("--asymmetric", args->asymmetric, "min/max range with a zero-point (default: symmetric)");
-  cmd->add_option("--exclude", args->exclude, "keep layers matching GLOB in float (repeatable)");
+  cmd->add_option("--exclude", args->exclude, "keep layers matching GLOB in float (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--include", args->include,
-                  "quantize layers matching GLOB even if excluded by default, e.g. lm_head");
+                  "quantize layers matching GLOB even if excluded by default, e.g. lm_head")
+      ->allow_extra_args(false);
   cmd->add_option("--override", args->overrides,
-                  "GLOB=SCHEME: another scheme for matching layers, e.g. '*.mlp.*=w4-g128-asym'");
+                  "GLOB=SCHEME: another scheme for matching layers, e.g. '*.mlp.*=w4-g128-asym'")
+      ->allow_extra_args(false);
   cmd->add_option("--dtype", args->dtype,
                   "dtype of scales and unquantized tensors: auto|f32|f16|bf16 (auto: as the input)")
       ->capture_default_str();

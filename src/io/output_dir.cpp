@@ -75,8 +75,14 @@ OutputDir::OutputDir(const std::string& final_path, bool overwrite)
     : final_(strip_trailing_slashes(final_path)), overwrite_(overwrite) {
   if (final_.empty()) fail("output path is empty");
   std::error_code ec;
-  if (fs::exists(fs::symlink_status(final_, ec)) && !overwrite)
+  const auto final_status = fs::symlink_status(final_, ec);
+  if (fs::exists(final_status) && !overwrite)
     fail(final_, ": already exists (choose another output path or allow overwriting)");
+  // Overwriting replaces an old output directory. A file or symlink there is
+  // not one (`-o model/model.safetensors` would delete the input weights), so
+  // it is never replaced.
+  if (fs::exists(final_status) && !fs::is_directory(final_status))
+    fail(final_, ": exists and is not a directory; not replacing it with the output directory");
   const std::string parent = parent_of(final_);
   const auto parent_status = fs::status(parent, ec);
   if (!fs::exists(parent_status))
@@ -107,8 +113,11 @@ void OutputDir::commit() {
   if (committed_) fail(final_, ": commit() called twice");
   sync_dir(temp_);
   std::error_code ec;
-  const bool exists = fs::exists(fs::symlink_status(final_, ec));
+  const auto status = fs::symlink_status(final_, ec);
+  const bool exists = fs::exists(status);
   if (exists && !overwrite_) fail(final_, ": appeared while writing; not replacing it");
+  if (exists && !fs::is_directory(status))
+    fail(final_, ": a non-directory appeared while writing; not replacing it");
 
   std::string aside;
   if (exists) {

@@ -68,10 +68,11 @@ TensorClass classify_codegen(const std::string& name, const Shape& shape) {
 }
 
 // BERT encoder: encoder.layer.N.attention.self.{query,key,value},
-// attention.output.dense, intermediate.dense, output.dense, pooler.dense.
+// attention.output.dense, intermediate.dense, output.dense, pooler.dense,
+// and BertForMaskedLM's cls.predictions.transform.dense.
 TensorClass classify_bert(const std::string& name, const Shape& shape) {
   static const std::regex linear(
-      R"((layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)|pooler\.dense)\.weight$)");
+      R"((layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)|pooler\.dense|cls\.predictions\.transform\.dense)\.weight$)");
   static const std::regex embed(R"(embeddings\.(word|position|token_type)_embeddings\.weight$)");
   if (!is_2d(shape)) return {};
   if (ends_with_match(name, linear)) return {TensorRole::Linear};

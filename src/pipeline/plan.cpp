@@ -114,7 +114,11 @@ QuantScheme parse_scheme(const std::string& text, const QuantScheme& base) {
            "' (expected w2|w3|w4|w8, channel|tensor|gN, sym|asym)");
     }
   }
-  s.validate();
+  try {
+    s.validate();
+  } catch (const Error& e) {
+    fail("scheme '", text, "': ", e.what());
+  }
   return s;
 }
 
@@ -180,7 +184,8 @@ Plan build_plan(const CheckpointReader& ckpt, const PlanOptions& options) {
   }
   // A pattern that selects nothing is almost always a typo: say so.
   for (size_t i = 0; i < options.exclude.size(); ++i)
-    if (!exclude_used[i]) fail("--exclude ", options.exclude[i], ": matches no tensor in ", ckpt.path());
+    if (!exclude_used[i])  // harmless (e.g. --exclude lm_head on a tied model): warn only
+      plan.warnings.push_back(cat("--exclude ", options.exclude[i], ": matches no tensor in ", ckpt.path()));
   for (size_t i = 0; i < options.include.size(); ++i)
     if (!include_used[i]) fail("--include ", options.include[i], ": matches no tensor in ", ckpt.path());
   for (size_t i = 0; i < options.overrides.size(); ++i)

@@ -166,7 +166,10 @@ QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& pla
     const auto in = fs::weakly_canonical(ckpt.path(), ec);
     const auto out = fs::weakly_canonical(out_dir, ec);
     const auto in_dir = fs::is_directory(in, ec) ? in : in.parent_path();
-    if (out == in || out == in_dir)
+    // Refuse an output that is, or contains, the input: --force would delete it.
+    const auto rel = in.lexically_relative(out);
+    const bool inside = !rel.empty() && *rel.begin() != "..";
+    if (out == in || out == in_dir || inside)
       fail(out_dir, ": the output would replace the input checkpoint ", ckpt.path());
   }
   Layout layout = layout_output(ckpt, plan);

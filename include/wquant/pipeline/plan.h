@@ -47,6 +47,7 @@ struct Plan {
   ArchRules rules;
   std::vector<TensorPlan> tensors;  // checkpoint order
   DType float_dtype = DType::F32;
+  std::vector<std::string> warnings;  // e.g. an --exclude that matches nothing
   // Returns the number of tensors to quantize.
   size_t quantized_count() const;
 };
@@ -56,7 +57,8 @@ struct Plan {
 // a layer's input features is shrunk for that layer to the largest one that
 // does (576 features, g128 -> g96), noted in its reason. Throws Error for a
 // group larger than a layer (naming the layer and its shape) and for an
-// --include/--exclude/--override pattern that matches no tensor.
+// --include/--override pattern that matches no tensor (an --exclude that
+// matches nothing only adds to Plan::warnings).
 Plan build_plan(const CheckpointReader& ckpt, const PlanOptions& options);
 
 }  // namespace wquant

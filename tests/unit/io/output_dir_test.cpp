@@ -103,6 +103,17 @@ TEST_F(OutputDirTest, OverwriteReplacesTheOldDirectory) {
   EXPECT_EQ(listing("out"), std::vector<std::string>({"new.txt"}));
 }
 
+TEST_F(OutputDirTest, OverwriteNeverReplacesAFileOrSymlink) {
+  write_text_file(path("weights"), "input");
+  expect_error([&] { OutputDir out(path("weights"), true); },
+               {path("weights"), "not a directory"});
+  fs::create_directories(path("target"));
+  fs::create_directory_symlink(path("target"), path("link"));
+  expect_error([&] { OutputDir out(path("link"), true); }, {path("link"), "not a directory"});
+  EXPECT_EQ(listing(), std::vector<std::string>({"link", "target", "weights"}));
+  EXPECT_EQ(read_all(path("weights")), "input");
+}
+
 TEST_F(OutputDirTest, OverwriteWithoutExistingFinal) {
   OutputDir out(path("out"), true);
   out.commit();

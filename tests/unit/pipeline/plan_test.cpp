@@ -57,16 +57,30 @@ TEST(Plan, ExcludeIncludeAndOverride) {
   EXPECT_EQ(find(p, "model.layers.0.self_attn.q_proj.weight").scheme.bits, 8);
 }
 
-TEST(Plan, PatternThatMatchesNothingIsAnError) {
+TEST(Plan, IncludeOrOverrideThatMatchesNothingIsAnError) {
   const auto ckpt = tiny_llama();
   PlanOptions o;
-  o.exclude = {"lm_haed"};
+  o.include = {"lm_haed"};
   try {
     build_plan(ckpt, o);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--exclude lm_haed: matches no tensor"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("--include lm_haed: matches no tensor"), std::string::npos);
   }
+  PlanOptions o2;
+  o2.overrides = {{"*.experts.*", QuantScheme{}}};
+  EXPECT_THROW(build_plan(ckpt, o2), Error);
+}
+
+// --exclude lm_head on a model with tied embeddings (no lm_head tensor) is
+// what the seeds' users type: harmless, so a warning, not an error.
+TEST(Plan, ExcludeThatMatchesNothingIsAWarning) {
+  const auto ckpt = tiny_llama();
+  PlanOptions o;
+  o.exclude = {"lm_haed"};
+  const Plan p = build_plan(ckpt, o);
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_EQ(p.warnings[0], "--exclude lm_haed: matches no tensor in fake");
 }
 
 TEST(Plan, GroupLargerThanLayerIsAnError) {
