@@ -31,6 +31,10 @@ SCHEMES = [
 # a margin below them. A wrong layout or permutation gives ~0 agreement.
 # Measured: w8 0.957, w4 g128 0.663 over 92 tokens. W2 g64 (SQNR ~6.6 dB per
 # layer) breaks this 135M model (measured 0.000): only finiteness is checked.
+# Minimum per-layer SQNR (dB). Measured 2026-11-22: w8 38.70, w4 g128 18.31,
+# w2 g64 5.77 (each bit adds ~6 dB); thresholds ~2 dB below catch a rounding
+# or range regression, which costs several dB at once.
+SQNR_MIN = {"w8-channel-sym": 36.5, "w4-g128-asym": 16.5, "w2-g64-asym": 4.5}
 TOP1_MIN = {"w8-channel-sym": 0.90, "w4-g128-asym": 0.55, "w2-g64-asym": None}
 RATIO_MIN = {"w8-channel-sym": 1.6, "w4-g128-asym": 2.3, "w2-g64-asym": 3.0}
 
@@ -108,6 +112,9 @@ def test_report_and_footprint(quantized):
     print(f"{name}: footprint {report['total_bytes_before']} -> {report['total_bytes_after']} B, "
           f"ratio {ratio:.2f}")
     assert ratio >= RATIO_MIN[name]
+    sqnr = [l["sqnr_db"] for l in report["layers"]]
+    print(f"{name}: SQNR dB min {min(sqnr):.2f} median {np.median(sqnr):.2f}")
+    assert min(sqnr) >= SQNR_MIN[name]
     config = json.loads((out / "config.json").read_text())
     targets = [t for g in config["quantization_config"]["config_groups"].values() for t in g["targets"]]
     assert not any("embed" in t or "lm_head" in t for t in targets)
