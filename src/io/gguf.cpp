@@ -320,6 +320,10 @@ const uint8_t* GgufFile::raw(const GgufTensorInfo& t) const {
   return data_ ? data_ + t.offset : nullptr;  // nullptr only when there is no data section
 }
 
+void GgufFile::release(const GgufTensorInfo& t) const {
+  if (data_) file_.release(data_ + t.offset, size_t(t.nbytes));
+}
+
 std::vector<float> GgufFile::dequantize(const GgufTensorInfo& t) const {
   if (!ggml_can_dequantize(t.type)) {
     fail(path(), ": tensor '", t.name, "': ggml type ", ggml_type_name(t.type),

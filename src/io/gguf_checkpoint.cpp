@@ -274,6 +274,10 @@ class GgufCheckpoint : public CheckpointReader {
     return TensorView{DType::F32, t.shape(), data};
   }
 
+  void release(const std::string& name) const override {
+    file_.release(file_.tensors()[entry(name).gguf_index]);
+  }
+
   std::vector<float> read_f32(const std::string& name) const override {
     const Entry& e = entry(name);
     const GgufTensorInfo& t = file_.tensors()[e.gguf_index];

@@ -2,7 +2,8 @@
 //
 // Opens any checkpoint wquant reads (safetensors file or directory, GGUF) and
 // writes every tensor, decoded to f32 with read_f32, into OUT.safetensors
-// (same Hugging Face names and shapes, file order), and the checkpoint's
+// (same Hugging Face names and shapes, file order; integer tensors such as
+// position_ids are copied in their own dtype), and the checkpoint's
 // config.json as OUT.config.json. Python oracle tests compare the dump with
 // an independent reader. Exits 1 with one line on stderr on failure.
 #include <fstream>
@@ -27,12 +28,21 @@ void dump(const std::string& in, const std::string& out) {
   const auto reader = wquant::open_checkpoint(in);
   std::vector<wquant::TensorSpec> specs;
   for (const wquant::TensorInfo& t : reader->tensors()) {
-    specs.push_back({t.name, wquant::DType::F32, t.shape});
+    specs.push_back({t.name, wquant::is_float(t.dtype) ? wquant::DType::F32 : t.dtype, t.shape});
   }
   wquant::SafetensorsWriter writer(out, specs, {{"format", "pt"}});
   for (const wquant::TensorInfo& t : reader->tensors()) {
-    const std::vector<float> values = reader->read_f32(t.name);
-    writer.write(t.name, values.data(), values.size() * sizeof(float));
+    if (wquant::is_float(t.dtype)) {
+      const std::vector<float> values = reader->read_f32(t.name);
+      writer.write(t.name, values.data(), values.size() * sizeof(float));
+    } else {
+      const auto view = reader->view(t.name);
+      if (!view) {
+        wquant::fail(in, ": tensor ", t.name, ": ", wquant::dtype_name(t.dtype), " has no view");
+      }
+      writer.write(t.name, view->data, view->nbytes());
+    }
+    reader->release(t.name);  // read once: keep resident memory to one tensor
   }
   writer.finish();
 
