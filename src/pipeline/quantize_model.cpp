@@ -84,6 +84,7 @@ void copy_tensor(const CheckpointReader& ckpt, const TensorInfo& info, DType out
   if (!is_float(out_dtype)) fail(ckpt.path(), ": tensor ", info.name, " of type ",
                                  info.stored_type, " cannot be copied");
   const auto values = ckpt.read_f32(info.name);
+  ckpt.release(info.name);
   std::vector<uint8_t> bytes(values.size() * dtype_size(out_dtype));
   from_f32(values.data(), values.size(), out_dtype, bytes.data());
   writer.write(info.name, bytes.data(), bytes.size());
