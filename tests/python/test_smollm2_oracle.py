@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from conftest import run
+from ct_reference import decompress as _decompress, quantized_model as _quantized_model
 from quant_reference import quantize_reference
 
 SCHEMES = [
@@ -52,42 +53,6 @@ def quantized(request, wquant_bin, smollm2_gguf, tmp_path_factory):
     out = tmp_path_factory.mktemp("smollm2") / name
     proc = run([wquant_bin, "quantize", smollm2_gguf, "-o", out, "--json", *flags])
     return name, out, json.loads(proc.stdout), scheme
-
-
-def _decompress(path):
-    """Returns {layer: float32 weight} dequantized by compressed-tensors' own
-    pack-quantized compressor, each layer with the scheme of its config group.
-
-    Not transformers' loader: for a checkpoint with several config groups
-    (here g128 for 1536-wide layers and g96 for 576-wide ones, since 128 does
-    not divide 576), transformers 5.23's dequantize-on-load applies the first
-    group's scheme to every layer (get_dense_scheme), and its compressed mode
-    rejects packed asymmetric zero-points (see test_compressed_tensors_oracle)."""
-    from compressed_tensors.compressors.pack_quantized.base import PackedQuantizationCompressor
-    from compressed_tensors.quantization import QuantizationConfig
-    from safetensors.torch import load_file
-    config = QuantizationConfig.model_validate(
-        json.loads((path / "config.json").read_text())["quantization_config"])
-    tensors = load_file(str(path / "model.safetensors"))
-    weights = {}
-    for group in config.config_groups.values():
-        for layer in group.targets:
-            sd = {k.removeprefix(layer + "."): v for k, v in tensors.items()
-                  if k.startswith(layer + ".weight_")}
-            weights[layer] = PackedQuantizationCompressor.decompress(sd, group)["weight"].float()
-    return weights
-
-
-def _quantized_model(float_model, path):
-    """Returns a copy of the float model whose linear weights are the ones
-    compressed-tensors dequantizes from wquant's output (everything else,
-    embeddings and norms, stays as transformers read it from the GGUF)."""
-    import copy
-    model = copy.deepcopy(float_model)
-    modules = dict(model.named_modules())
-    for layer, w in _decompress(path).items():
-        modules[layer].weight.data.copy_(w)
-    return model
 
 
 def _tokens():

@@ -1,0 +1,33 @@
+// ModelConfig: the hyper-parameters of a decoder-only model, read from a
+// Hugging Face config.json.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace wquant {
+
+struct ModelConfig {
+  std::string model_type;
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;            // hidden_size / num_heads unless given
+  int64_t vocab_size = 0;
+  int64_t max_positions = 0;       // max_position_embeddings
+  float rms_norm_eps = 1e-6f;
+  float rope_theta = 10000.0f;
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;     // q/k/v biases (qwen2: true)
+  int32_t bos_token_id = -1, eos_token_id = -1;
+};
+
+// Returns the llama-family config (llama, mistral, qwen2) in `config`.
+// Throws Error naming `where` (the config's path) and the missing or bad key.
+ModelConfig llama_config_from_json(const nlohmann::json& config, const std::string& where);
+
+}  // namespace wquant

@@ -1,0 +1,76 @@
+// Linear: one linear layer of a model, y = x W^T + b, with W [out, in]
+// either float (F32/F16/BF16, a zero-copy view into the mapped checkpoint
+// when stored so) or quantized in the compressed-tensors pack-quantized
+// layout (packed integers and scales also viewed in place).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wquant/core/tensor.h"
+#include "wquant/io/checkpoint.h"
+#include "wquant/quant/scheme.h"
+
+namespace wquant {
+
+// The compressed-tensors quantization_config of a checkpoint: which scheme
+// quantizes which layer.
+class QuantizationInfo {
+ public:
+  // Parses config["quantization_config"] (absent: nothing is quantized).
+  // Throws Error naming `where` for a format wquant cannot run.
+  QuantizationInfo(const nlohmann::json& config, const std::string& where);
+  // Returns the scheme of layer `name`, or nullopt if it is not quantized.
+  std::optional<QuantScheme> scheme_for(const std::string& name) const;
+
+ private:
+  struct Group {
+    std::vector<std::string> targets;  // exact names, "re:" regexes, or "Linear"
+    QuantScheme scheme;
+  };
+  std::vector<Group> groups_;
+  std::vector<std::string> ignore_;
+};
+
+class Linear {
+ public:
+  // Loads layer `name` (e.g. "model.layers.0.self_attn.q_proj") from ckpt.
+  // With `with_bias`, `name.bias` must exist. Throws Error naming the tensor,
+  // its shape and the expected shape when they disagree.
+  static Linear load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
+                     const std::string& name, int64_t out, int64_t in, bool with_bias);
+
+  int64_t in_features() const { return in_; }
+  int64_t out_features() const { return out_; }
+  bool quantized() const { return bits_ > 0; }
+
+  // y [n, out] = x [n, in] W^T + b. Scalar reference: dequantizes one
+  // weight row at a time into f32 (never the whole matrix).
+  void forward(const float* x, int64_t n, float* y) const;
+  // Writes row r of W, dequantized to f32, to out [in].
+  void row(int64_t r, float* out) const;
+
+ private:
+  void row_f32(int64_t r, float* out, int8_t* scratch) const;
+
+  std::string name_;
+  int64_t out_ = 0, in_ = 0;
+  // Float weight: a view, backed by `owned_` when the checkpoint could not
+  // give one (GGUF block types are dequantized at load).
+  TensorView weight_;
+  std::shared_ptr<std::vector<float>> owned_;
+  // Quantized weight (bits_ > 0).
+  int bits_ = 0;
+  QuantScheme scheme_;
+  const int32_t* packed_ = nullptr;
+  int64_t row_words_ = 0;
+  TensorView scales_;                 // [out, groups] (per tensor: [1])
+  std::vector<int8_t> zero_points_;   // [out, groups] unpacked; empty if symmetric
+  int64_t groups_ = 1;
+  std::vector<float> bias_;
+};
+
+}  // namespace wquant

@@ -1,0 +1,55 @@
+#include "wquant/models/config.h"
+
+#include "wquant/core/error.h"
+
+namespace wquant {
+namespace {
+
+int64_t required_int(const nlohmann::json& c, const char* key, const std::string& where) {
+  if (!c.contains(key) || !c[key].is_number_integer() || c[key].get<int64_t>() <= 0)
+    fail(where, ": config key '", key, "' missing or not a positive integer");
+  return c[key].get<int64_t>();
+}
+
+int32_t token_id(const nlohmann::json& c, const char* key) {
+  if (!c.contains(key)) return -1;
+  const auto& v = c[key];
+  if (v.is_number_integer()) return v.get<int32_t>();
+  if (v.is_array() && !v.empty() && v[0].is_number_integer()) return v[0].get<int32_t>();
+  return -1;
+}
+
+}  // namespace
+
+ModelConfig llama_config_from_json(const nlohmann::json& c, const std::string& where) {
+  if (!c.is_object()) fail(where, ": config is not a JSON object");
+  ModelConfig m;
+  m.model_type = c.value("model_type", "");
+  m.hidden_size = required_int(c, "hidden_size", where);
+  m.intermediate_size = required_int(c, "intermediate_size", where);
+  m.num_layers = required_int(c, "num_hidden_layers", where);
+  m.num_heads = required_int(c, "num_attention_heads", where);
+  m.num_kv_heads = c.contains("num_key_value_heads") && !c["num_key_value_heads"].is_null()
+                       ? required_int(c, "num_key_value_heads", where)
+                       : m.num_heads;
+  m.head_dim = c.contains("head_dim") && !c["head_dim"].is_null() ? required_int(c, "head_dim", where)
+                                                                   : m.hidden_size / m.num_heads;
+  m.vocab_size = required_int(c, "vocab_size", where);
+  m.max_positions = c.value("max_position_embeddings", int64_t(2048));
+  m.rms_norm_eps = c.value("rms_norm_eps", 1e-6f);
+  float theta = c.value("rope_theta", 0.0f);
+  if (theta == 0 && c.contains("rope_parameters") && c["rope_parameters"].is_object())
+    theta = c["rope_parameters"].value("rope_theta", 0.0f);
+  m.rope_theta = theta > 0 ? theta : 10000.0f;
+  m.tie_word_embeddings = c.value("tie_word_embeddings", false);
+  m.attention_bias = c.value("attention_bias", m.model_type == "qwen2");
+  m.bos_token_id = token_id(c, "bos_token_id");
+  m.eos_token_id = token_id(c, "eos_token_id");
+  if (m.num_heads % m.num_kv_heads != 0)
+    fail(where, ": num_attention_heads ", m.num_heads, " is not a multiple of num_key_value_heads ",
+         m.num_kv_heads);
+  if (m.head_dim % 2 != 0) fail(where, ": head_dim ", m.head_dim, " is odd (rotary needs pairs)");
+  return m;
+}
+
+}  // namespace wquant

@@ -1,0 +1,185 @@
+#include "wquant/models/linear.h"
+
+#include <regex>
+
+#include "wquant/core/error.h"
+#include "wquant/core/half.h"
+#include "wquant/quant/pack.h"
+
+namespace wquant {
+namespace {
+
+float scalar_at(const TensorView& v, int64_t i) {
+  switch (v.dtype) {
+    case DType::F32: return static_cast<const float*>(v.data)[i];
+    case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
+    case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
+    default: return 0.0f;
+  }
+}
+
+void expect_shape(const CheckpointReader& ckpt, const std::string& tensor, const Shape& want) {
+  const TensorInfo& info = ckpt.info(tensor);
+  if (info.shape != want)
+    fail(ckpt.path(), ": tensor ", tensor, " has shape ", shape_str(info.shape), ", expected ",
+         shape_str(want));
+}
+
+// Returns a view of a float tensor, or its f32 copy kept alive in `owned`.
+TensorView float_tensor(const CheckpointReader& ckpt, const std::string& tensor,
+                        std::shared_ptr<std::vector<float>>& owned) {
+  const TensorInfo& info = ckpt.info(tensor);
+  if (auto v = ckpt.view(tensor); v && (v->dtype == DType::F32 || v->dtype == DType::F16 ||
+                                         v->dtype == DType::BF16))
+    return *v;
+  owned = std::make_shared<std::vector<float>>(ckpt.read_f32(tensor));
+  return TensorView{DType::F32, info.shape, owned->data()};
+}
+
+}  // namespace
+
+QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::string& where) {
+  if (!config.is_object() || !config.contains("quantization_config")) return;
+  const auto& q = config["quantization_config"];
+  const std::string format = q.value("format", "");
+  if (q.value("quant_method", "") != "compressed-tensors" || format != "pack-quantized")
+    fail(where, ": quantization_config ", q.value("quant_method", "?"), " / ", format,
+         " is not supported (expected compressed-tensors / pack-quantized)");
+  if (q.contains("ignore") && q["ignore"].is_array())
+    for (const auto& i : q["ignore"]) ignore_.push_back(i.get<std::string>());
+  // Named locals: ranging over items() of a temporary json would dangle.
+  const nlohmann::json groups = q.value("config_groups", nlohmann::json::object());
+  for (const auto& [gname, g] : groups.items()) {
+    const nlohmann::json w = g.value("weights", nlohmann::json::object());
+    if (w.value("type", "int") != "int")
+      fail(where, ": config group ", gname, ": weight type ", w.value("type", ""), " is not supported");
+    Group group;
+    group.scheme.bits = w.value("num_bits", 8);
+    group.scheme.symmetric = w.value("symmetric", true);
+    const std::string strategy = w.value("strategy", "channel");
+    if (strategy == "tensor") {
+      group.scheme.granularity = Granularity::PerTensor;
+    } else if (strategy == "channel") {
+      group.scheme.granularity = Granularity::PerChannel;
+    } else if (strategy == "group") {
+      group.scheme.granularity = Granularity::PerGroup;
+      if (!w.contains("group_size") || !w["group_size"].is_number_integer())
+        fail(where, ": config group ", gname, ": strategy group without an integer group_size");
+      group.scheme.group_size = w["group_size"].get<int64_t>();
+    } else {
+      fail(where, ": config group ", gname, ": strategy ", strategy, " is not supported");
+    }
+    group.scheme.validate();
+    const nlohmann::json targets = g.value("targets", nlohmann::json::array());
+    for (const auto& t : targets) group.targets.push_back(t.get<std::string>());
+    groups_.push_back(std::move(group));
+  }
+}
+
+std::optional<QuantScheme> QuantizationInfo::scheme_for(const std::string& name) const {
+  auto matches = [&](const std::string& target) {
+    if (target.rfind("re:", 0) == 0) return std::regex_match(name, std::regex(target.substr(3)));
+    return target == name || target == "Linear";
+  };
+  for (const auto& i : ignore_)
+    if (matches(i)) return std::nullopt;
+  for (const auto& g : groups_)
+    for (const auto& t : g.targets)
+      if (matches(t)) return g.scheme;
+  return std::nullopt;
+}
+
+Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
+                    const std::string& name, int64_t out, int64_t in, bool with_bias) {
+  Linear l;
+  l.name_ = name;
+  l.out_ = out;
+  l.in_ = in;
+  const auto scheme = quant.scheme_for(name);
+  const std::string packed_name = name + ".weight_packed";
+  if (scheme) {
+    l.bits_ = scheme->bits;
+    l.scheme_ = *scheme;
+    l.row_words_ = packed_int32_cols(in, l.bits_);
+    expect_shape(ckpt, packed_name, {out, l.row_words_});
+    const auto packed = ckpt.view(packed_name);
+    if (!packed || packed->dtype != DType::I32)
+      fail(ckpt.path(), ": tensor ", packed_name, " is not I32");
+    l.packed_ = static_cast<const int32_t*>(packed->data);
+    l.groups_ = scheme->granularity == Granularity::PerGroup
+                    ? (in + scheme->group_size - 1) / scheme->group_size
+                    : 1;
+    const Shape scale_shape = scheme->granularity == Granularity::PerTensor ? Shape{1}
+                                                                             : Shape{out, l.groups_};
+    expect_shape(ckpt, name + ".weight_scale", scale_shape);
+    l.scales_ = float_tensor(ckpt, name + ".weight_scale", l.owned_);
+    if (!scheme->symmetric) {
+      const std::string zp_name = name + ".weight_zero_point";
+      const auto zp = ckpt.view(zp_name);
+      if (scheme->granularity == Granularity::PerTensor) {
+        expect_shape(ckpt, zp_name, {1});
+        if (!zp || zp->dtype != DType::I8) fail(ckpt.path(), ": tensor ", zp_name, " is not I8");
+        l.zero_points_.assign(1, *static_cast<const int8_t*>(zp->data));
+      } else {
+        // Packed along dim 0: [ceil(out * b / 32), groups]; unpack the
+        // transposed rows, then transpose to [out, groups].
+        const int64_t words = packed_int32_cols(out, l.bits_);
+        expect_shape(ckpt, zp_name, {words, l.groups_});
+        if (!zp || zp->dtype != DType::I32) fail(ckpt.path(), ": tensor ", zp_name, " is not I32");
+        const auto* p = static_cast<const int32_t*>(zp->data);
+        std::vector<int32_t> by_group(size_t(words * l.groups_));
+        for (int64_t w = 0; w < words; ++w)
+          for (int64_t g = 0; g < l.groups_; ++g) by_group[size_t(g * words + w)] = p[w * l.groups_ + g];
+        std::vector<int8_t> unpacked(size_t(l.groups_ * out));
+        unpack_int32_rows(by_group.data(), l.groups_, out, l.bits_, unpacked.data());
+        l.zero_points_.resize(size_t(out * l.groups_));
+        for (int64_t g = 0; g < l.groups_; ++g)
+          for (int64_t r = 0; r < out; ++r) l.zero_points_[size_t(r * l.groups_ + g)] = unpacked[size_t(g * out + r)];
+      }
+    }
+  } else {
+    expect_shape(ckpt, name + ".weight", {out, in});
+    l.weight_ = float_tensor(ckpt, name + ".weight", l.owned_);
+  }
+  if (with_bias) {
+    expect_shape(ckpt, name + ".bias", {out});
+    l.bias_ = ckpt.read_f32(name + ".bias");
+  }
+  return l;
+}
+
+void Linear::row_f32(int64_t r, float* out, int8_t* scratch) const {
+  if (!quantized()) {
+    for (int64_t c = 0; c < in_; ++c) out[c] = scalar_at(weight_, r * in_ + c);
+    return;
+  }
+  unpack_int32_rows(packed_ + r * row_words_, 1, in_, bits_, scratch);
+  const int64_t group = scheme_.granularity == Granularity::PerGroup ? scheme_.group_size : in_;
+  const bool per_tensor = scheme_.granularity == Granularity::PerTensor;
+  for (int64_t c = 0; c < in_; ++c) {
+    const int64_t s = per_tensor ? 0 : r * groups_ + c / group;
+    const int zp = zero_points_.empty() ? 0 : zero_points_[size_t(s)];
+    out[c] = float(scratch[c] - zp) * scalar_at(scales_, s);
+  }
+}
+
+void Linear::row(int64_t r, float* out) const {
+  std::vector<int8_t> scratch(size_t(quantized() ? in_ : 0));
+  row_f32(r, out, scratch.data());
+}
+
+void Linear::forward(const float* x, int64_t n, float* y) const {
+  std::vector<float> w_row(static_cast<size_t>(in_));
+  std::vector<int8_t> scratch(static_cast<size_t>(in_));
+  for (int64_t r = 0; r < out_; ++r) {
+    row_f32(r, w_row.data(), scratch.data());
+    for (int64_t t = 0; t < n; ++t) {
+      const float* xt = x + t * in_;
+      float acc = 0;
+      for (int64_t c = 0; c < in_; ++c) acc += xt[c] * w_row[size_t(c)];
+      y[t * out_ + r] = acc + (bias_.empty() ? 0.0f : bias_[size_t(r)]);
+    }
+  }
+}
+
+}  // namespace wquant

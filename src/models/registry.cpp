@@ -1,0 +1,41 @@
+// The model_type -> architecture table. Adding an architecture: one file in
+// src/models/ and one line here.
+#include "wquant/core/error.h"
+#include "wquant/models/causal_lm.h"
+#include "llama.h"
+
+namespace wquant {
+namespace {
+
+struct Entry {
+  const char* model_type;
+  std::unique_ptr<CausalLM> (*make)(const CheckpointReader&, int64_t);
+};
+
+constexpr Entry kModels[] = {
+    {"llama", make_llama},
+    {"mistral", make_llama},
+    {"qwen2", make_llama},
+};
+
+}  // namespace
+
+std::vector<std::string> supported_causal_lms() {
+  std::vector<std::string> out;
+  for (const auto& e : kModels) out.push_back(e.model_type);
+  return out;
+}
+
+std::unique_ptr<CausalLM> load_causal_lm(const CheckpointReader& ckpt, int64_t context) {
+  const auto& c = ckpt.config();
+  const std::string type = c.is_object() && c.contains("model_type") && c["model_type"].is_string()
+                               ? c["model_type"].get<std::string>()
+                               : "";
+  for (const auto& e : kModels)
+    if (type == e.model_type) return e.make(ckpt, context);
+  std::string list;
+  for (const auto& s : supported_causal_lms()) list += (list.empty() ? "" : ", ") + s;
+  fail(ckpt.path(), ": model_type '", type, "' cannot be run (supported: ", list, ")");
+}
+
+}  // namespace wquant

@@ -1,0 +1,38 @@
+"""compressed-tensors as the reference dequantizer of wquant's output, for
+checkpoints that transformers' own loader cannot take (see decompress)."""
+import json
+
+def decompress(path):
+    """Returns {layer: float32 weight} dequantized by compressed-tensors' own
+    pack-quantized compressor, each layer with the scheme of its config group.
+
+    Not transformers' loader: for a checkpoint with several config groups
+    (here g128 for 1536-wide layers and g96 for 576-wide ones, since 128 does
+    not divide 576), transformers 5.23's dequantize-on-load applies the first
+    group's scheme to every layer (get_dense_scheme), and its compressed mode
+    rejects packed asymmetric zero-points (see test_compressed_tensors_oracle)."""
+    from compressed_tensors.compressors.pack_quantized.base import PackedQuantizationCompressor
+    from compressed_tensors.quantization import QuantizationConfig
+    from safetensors.torch import load_file
+    config = QuantizationConfig.model_validate(
+        json.loads((path / "config.json").read_text())["quantization_config"])
+    tensors = load_file(str(path / "model.safetensors"))
+    weights = {}
+    for group in config.config_groups.values():
+        for layer in group.targets:
+            sd = {k.removeprefix(layer + "."): v for k, v in tensors.items()
+                  if k.startswith(layer + ".weight_")}
+            weights[layer] = PackedQuantizationCompressor.decompress(sd, group)["weight"].float()
+    return weights
+
+
+def quantized_model(float_model, path):
+    """Returns a copy of the float model whose linear weights are the ones
+    compressed-tensors dequantizes from wquant's output (everything else,
+    embeddings and norms, stays as transformers read it from the GGUF)."""
+    import copy
+    model = copy.deepcopy(float_model)
+    modules = dict(model.named_modules())
+    for layer, w in decompress(path).items():
+        modules[layer].weight.data.copy_(w)
+    return model
