@@ -27,8 +27,8 @@ std::vector<float> transpose(const std::vector<float>& w, int64_t rows, int64_t 
 }
 
 // The dtype an unquantized tensor is written in: float tensors at the plan's
-// float dtype, except that plain float tensors keep theirs when it already
-// matches (so they are copied byte for byte); others as stored.
+// float dtype (copied byte for byte when already stored so), integer
+// tensors as stored.
 DType output_dtype(const TensorInfo& info, DType float_dtype) {
   return is_float(info.dtype) ? float_dtype : info.dtype;
 }
