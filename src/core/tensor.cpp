@@ -61,16 +61,14 @@ void from_f32(const float* in, size_t n, DType dtype, void* out) {
     case DType::F32:
       if (n) std::memcpy(out, in, n * 4);
       break;
-    case DType::F16: {
-      auto* p = static_cast<uint16_t*>(out);
-      for (size_t i = 0; i < n; ++i) p[i] = f32_to_f16(in[i]);
+    case DType::F16:
+    case DType::BF16:
+      // memcpy per element: `out` may be unaligned (a view into a file buffer).
+      for (size_t i = 0; i < n; ++i) {
+        const uint16_t h = dtype == DType::F16 ? f32_to_f16(in[i]) : f32_to_bf16(in[i]);
+        std::memcpy(static_cast<char*>(out) + 2 * i, &h, 2);
+      }
       break;
-    }
-    case DType::BF16: {
-      auto* p = static_cast<uint16_t*>(out);
-      for (size_t i = 0; i < n; ++i) p[i] = f32_to_bf16(in[i]);
-      break;
-    }
     default:
       fail("cannot convert F32 to ", dtype_name(dtype));
   }

@@ -1,19 +1,31 @@
 #include "wquant/models/linear.h"
 
+#include <cstring>
 #include <regex>
 
 #include "wquant/core/error.h"
 #include "wquant/core/half.h"
+#include "wquant/kernels/linear.h"
 #include "wquant/quant/pack.h"
 
 namespace wquant {
 namespace {
 
+// Returns element i of a float view as f32 (views into a file may be unaligned).
 float scalar_at(const TensorView& v, int64_t i) {
+  const char* p = static_cast<const char*>(v.data);
   switch (v.dtype) {
-    case DType::F32: return static_cast<const float*>(v.data)[i];
-    case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
-    case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(v.data)[i]);
+    case DType::F32: {
+      float f;
+      std::memcpy(&f, p + 4 * i, 4);
+      return f;
+    }
+    case DType::F16:
+    case DType::BF16: {
+      uint16_t h;
+      std::memcpy(&h, p + 2 * i, 2);
+      return v.dtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+    }
     default: return 0.0f;
   }
 }
@@ -145,6 +157,22 @@ Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
     expect_shape(ckpt, name + ".bias", {out});
     l.bias_ = ckpt.read_f32(name + ".bias");
   }
+  if (l.quantized()) {
+    QuantizedMatrixView q;
+    q.bits = l.bits_;
+    q.rows = out;
+    q.cols = in;
+    q.packed = l.packed_;
+    q.granularity = l.scheme_.granularity;
+    q.group_size = l.scheme_.granularity == Granularity::PerGroup ? l.scheme_.group_size : 0;
+    q.scale_dtype = l.scales_.dtype;
+    q.scales = l.scales_.data;
+    q.zero_points = l.zero_points_.empty() ? nullptr : l.zero_points_.data();
+    l.matrix_ = q;
+  } else {
+    l.matrix_ = FloatMatrixView{l.weight_.dtype, out, in, l.weight_.data};
+  }
+  validate(l.matrix_, name.c_str());
   return l;
 }
 
@@ -168,18 +196,12 @@ void Linear::row(int64_t r, float* out) const {
   row_f32(r, out, scratch.data());
 }
 
-void Linear::forward(const float* x, int64_t n, float* y) const {
-  std::vector<float> w_row(static_cast<size_t>(in_));
-  std::vector<int8_t> scratch(static_cast<size_t>(in_));
-  for (int64_t r = 0; r < out_; ++r) {
-    row_f32(r, w_row.data(), scratch.data());
-    for (int64_t t = 0; t < n; ++t) {
-      const float* xt = x + t * in_;
-      float acc = 0;
-      for (int64_t c = 0; c < in_; ++c) acc += xt[c] * w_row[size_t(c)];
-      y[t * out_ + r] = acc + (bias_.empty() ? 0.0f : bias_[size_t(r)]);
-    }
-  }
+void Linear::forward(const float* x, int64_t n, float* y, ThreadPool& pool) const {
+  const float* bias = bias_.empty() ? nullptr : bias_.data();
+  if (n == 1)
+    matvec(matrix_, x, DType::F32, bias, y, pool);
+  else
+    matmul(matrix_, x, DType::F32, n, bias, y, pool);
 }
 
 }  // namespace wquant

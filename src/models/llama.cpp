@@ -75,6 +75,7 @@ class Llama : public CausalLM {
 
   const ModelConfig& config() const override { return config_; }
   int64_t position() const override { return pos_; }
+  int64_t context_length() const override { return context_; }
   void reset() override {
     pos_ = 0;
     for (auto& l : layers_) l.k_cache.clear(), l.v_cache.clear();
@@ -97,9 +98,9 @@ class Llama : public CausalLM {
     for (int64_t t = 0; t < n; ++t)
       ops::rms_norm(x.data() + t * H, final_norm_.data(), H, c.rms_norm_eps, h.data() + t * H);
     if (all_logits) {
-      lm_head_.forward(h.data(), n, logits);
+      lm_head_.forward(h.data(), n, logits, pool_);
     } else {
-      lm_head_.forward(h.data() + (n - 1) * H, 1, logits);
+      lm_head_.forward(h.data() + (n - 1) * H, 1, logits, pool_);
     }
     pos_ += n;
   }
@@ -117,9 +118,9 @@ class Llama : public CausalLM {
         v(size_t(n * kv_dim)), attn(size_t(n * q_dim)), o(size_t(n * H));
     for (int64_t t = 0; t < n; ++t)
       ops::rms_norm(x + t * H, l.input_norm.data(), H, c.rms_norm_eps, h.data() + t * H);
-    l.q.forward(h.data(), n, q.data());
-    l.k.forward(h.data(), n, k.data());
-    l.v.forward(h.data(), n, v.data());
+    l.q.forward(h.data(), n, q.data(), pool_);
+    l.k.forward(h.data(), n, k.data(), pool_);
+    l.v.forward(h.data(), n, v.data(), pool_);
     for (int64_t t = 0; t < n; ++t) {
       ops::rope(q.data() + t * q_dim, c.num_heads, hd, pos_ + t, c.rope_theta);
       ops::rope(k.data() + t * kv_dim, c.num_kv_heads, hd, pos_ + t, c.rope_theta);
@@ -127,17 +128,17 @@ class Llama : public CausalLM {
     l.k_cache.insert(l.k_cache.end(), k.begin(), k.end());
     l.v_cache.insert(l.v_cache.end(), v.begin(), v.end());
     attention(l, q.data(), n, attn.data());
-    l.o.forward(attn.data(), n, o.data());
+    l.o.forward(attn.data(), n, o.data(), pool_);
     for (int64_t i = 0; i < n * H; ++i) x[i] += o[size_t(i)];
 
     const int64_t I = c.intermediate_size;
     std::vector<float> gate(size_t(n * I)), up(size_t(n * I)), down(size_t(n * H));
     for (int64_t t = 0; t < n; ++t)
       ops::rms_norm(x + t * H, l.post_norm.data(), H, c.rms_norm_eps, h.data() + t * H);
-    l.gate.forward(h.data(), n, gate.data());
-    l.up.forward(h.data(), n, up.data());
+    l.gate.forward(h.data(), n, gate.data(), pool_);
+    l.up.forward(h.data(), n, up.data(), pool_);
     for (int64_t i = 0; i < n * I; ++i) gate[size_t(i)] = ops::silu(gate[size_t(i)]) * up[size_t(i)];
-    l.down.forward(gate.data(), n, down.data());
+    l.down.forward(gate.data(), n, down.data(), pool_);
     for (int64_t i = 0; i < n * H; ++i) x[i] += down[size_t(i)];
   }
 
@@ -172,6 +173,7 @@ class Llama : public CausalLM {
   }
 
   ModelConfig config_;
+  ThreadPool pool_;  // hardware_concurrency threads for the linear layers
   int64_t context_ = 0;
   int64_t pos_ = 0;
   Linear embed_, lm_head_;

@@ -24,6 +24,8 @@ class CausalLM {
   virtual void forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) = 0;
   // Returns the number of tokens in the cache.
   virtual int64_t position() const = 0;
+  // Returns the most tokens the cache holds.
+  virtual int64_t context_length() const = 0;
   // Empties the cache.
   virtual void reset() = 0;
 };

@@ -12,6 +12,8 @@
 
 #include "wquant/core/tensor.h"
 #include "wquant/io/checkpoint.h"
+#include "wquant/kernels/thread_pool.h"
+#include "wquant/kernels/weight_matrix.h"
 #include "wquant/quant/scheme.h"
 
 namespace wquant {
@@ -47,9 +49,11 @@ class Linear {
   int64_t out_features() const { return out_; }
   bool quantized() const { return bits_ > 0; }
 
-  // y [n, out] = x [n, in] W^T + b. Scalar reference: dequantizes one
-  // weight row at a time into f32 (never the whole matrix).
-  void forward(const float* x, int64_t n, float* y) const;
+  // y [n, out] = x [n, in] W^T + b, with the SIMD kernels (kernels/linear.h):
+  // matvec for one token, matmul for several, rows split over `pool`.
+  void forward(const float* x, int64_t n, float* y, ThreadPool& pool) const;
+  // Returns the kernels' view of the weight.
+  const WeightMatrix& matrix() const { return matrix_; }
   // Writes row r of W, dequantized to f32, to out [in].
   void row(int64_t r, float* out) const;
 
@@ -71,6 +75,7 @@ class Linear {
   std::vector<int8_t> zero_points_;   // [out, groups] unpacked; empty if symmetric
   int64_t groups_ = 1;
   std::vector<float> bias_;
+  WeightMatrix matrix_;
 };
 
 }  // namespace wquant

@@ -1,0 +1,54 @@
+// Linear-layer kernels: y = x W^T + bias for a float or quantized weight W
+// [out, in] (weight_matrix.h), in two shapes:
+//   matvec: one token x [in] (decode), y [out];
+//   matmul: n_tokens tokens x [n_tokens, in] (prompt, batch), y [n_tokens, out].
+//
+// Activations x are F32, F16 or BF16, row-major; F16/BF16 are converted to
+// f32 once at the boundary (exact), so every kernel computes in f32. The
+// output y is always f32. bias is nullptr or f32 [out] (convert a 16-bit bias
+// once at load time). Every pointer may have any alignment.
+//
+// Two implementations, which the tests hold to each other:
+//  * *_ref: the scalar reference that defines correctness. Per output row it
+//    dequantizes W's row to f32 exactly as wquant::dequantize does
+//    (w = float(q - zero_point) * scale), then accumulates sum_c w[c] x[c]
+//    in double, adds the bias in double and rounds once to f32.
+//  * matvec / matmul: Highway SIMD, dispatched once per call to the best
+//    target compiled in (simd_target.h forces one). Dequantization is fused
+//    into the dot products and accumulation is in f32 in a different order,
+//    so results differ from the reference by rounding only (the tests'
+//    bound: (in + 32) * 2^-24 * sum_c |s| (|q| + |zp|) |x_c|). Rows are split
+//    over the pool's threads; the result does not depend on the thread count.
+//    3-bit weights, and per-group weights whose group size is not a multiple
+//    of the values per int32 word (32 / bits), take the reference path
+//    (still multithreaded).
+#pragma once
+
+#include <cstdint>
+
+#include "wquant/core/dtype.h"
+#include "wquant/kernels/thread_pool.h"
+#include "wquant/kernels/weight_matrix.h"
+
+namespace wquant {
+
+// Computes y [out] = W x + bias for one token x [in] of dtype x_dtype.
+// Throws Error if w is invalid or x_dtype is not F32/F16/BF16.
+void matvec(const WeightMatrix& w, const void* x, DType x_dtype, const float* bias, float* y,
+            ThreadPool& pool);
+
+// Computes y [n_tokens, out] = x [n_tokens, in] W^T + bias.
+// Throws Error if w is invalid, x_dtype is not F32/F16/BF16 or n_tokens < 0.
+void matmul(const WeightMatrix& w, const void* x, DType x_dtype, int64_t n_tokens,
+            const float* bias, float* y, ThreadPool& pool);
+
+// The scalar references of matvec and matmul (single-threaded).
+void matvec_ref(const WeightMatrix& w, const void* x, DType x_dtype, const float* bias, float* y);
+void matmul_ref(const WeightMatrix& w, const void* x, DType x_dtype, int64_t n_tokens,
+                const float* bias, float* y);
+
+// Returns true if matvec / matmul run w through a SIMD kernel, false if they
+// take the reference path (3 bits; group size not a multiple of 32 / bits).
+bool has_simd_kernel(const WeightMatrix& w);
+
+}  // namespace wquant

@@ -1,0 +1,100 @@
+// Helpers shared by the kernel tests: random weights and activations, and
+// the error bound that SIMD results are held to against the reference.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "wquant/core/tensor.h"
+#include "wquant/kernels/simd_target.h"
+#include "wquant/quant/quantize.h"
+
+namespace wquant::test {
+
+inline QuantScheme make_scheme(int bits, Granularity g, bool symmetric, int64_t group_size = 0) {
+  QuantScheme s;
+  s.bits = bits;
+  s.granularity = g;
+  s.symmetric = symmetric;
+  s.group_size = g == Granularity::PerGroup ? group_size : 0;
+  return s;
+}
+
+// Returns n normal(mean, stddev) floats (a nonzero mean makes asymmetric
+// ranges, hence zero-points far from 0, and activations with a large sum).
+inline std::vector<float> random_floats(size_t n, float mean, float stddev, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(mean, stddev);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+// Activations in a dtype: the bytes the kernels read and their exact f32 values.
+struct Activations {
+  DType dtype = DType::F32;
+  std::vector<uint8_t> bytes;
+  std::vector<float> f32;
+};
+
+inline Activations make_activations(const std::vector<float>& x, DType dtype) {
+  Activations a;
+  a.dtype = dtype;
+  a.bytes.resize(x.size() * dtype_size(dtype));
+  from_f32(x.data(), x.size(), dtype, a.bytes.data());
+  a.f32 = to_f32(TensorView{dtype, {int64_t(x.size())}, a.bytes.data()});
+  return a;
+}
+
+// Returns, per output (t, r) of y [n_tokens, out], the magnitude
+//   M = |bias_r| + sum_c |scale| (|q_c| + |zero_point|) |x_t,c|
+// that bounds every term (and every partial sum) of both computations.
+inline std::vector<double> magnitudes(const QuantizedTensor& w, const std::vector<float>& x,
+                                      int64_t n_tokens, const std::vector<float>& bias) {
+  std::vector<double> m(size_t(n_tokens * w.rows));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r = 0; r < w.rows; ++r) {
+      double sum = bias.empty() ? 0.0 : std::fabs(bias[size_t(r)]);
+      for (int64_t c = 0; c < w.cols; ++c) {
+        const int64_t s = w.scale_index(r, c);
+        const int zp = w.zero_points.empty() ? 0 : w.zero_points[size_t(s)];
+        sum += std::fabs(double(w.scales[size_t(s)])) *
+               (std::abs(int(w.q[size_t(r * w.cols + c)])) + std::abs(zp)) *
+               std::fabs(double(x[size_t(t * w.cols + c)]));
+      }
+      m[size_t(t * w.rows + r)] = sum;
+    }
+  }
+  return m;
+}
+
+// Returns the bound on |SIMD - reference| for an output of magnitude M with
+// `in` input features. Every term passes through at most in + 16 f32
+// roundings in the SIMD kernels (in-lane chains of multiply-adds over a
+// block's fields, two chains joined by one add, then one multiply-add per
+// block across the row, a log2(lanes) <= 4 horizontal sum, the zero-point
+// term's group sum and per-group subtractions, the bias), so
+// their error is at most gamma_(in+16) * M, gamma_d = d u / (1 - d u),
+// u = 2^-24 (the classic bound for any summation order). The reference
+// rounds each dequantized weight to f32 (u M), sums in double (in 2^-53 M)
+// and rounds once to f32 (u M). (in + 32) u M covers both. The typical
+// error is ~sqrt(in) u M; the worst case is used so that no seed can flake.
+inline double tolerance(int64_t in, double magnitude) {
+  return double(in + 32) * std::ldexp(1.0, -24) * magnitude;
+}
+
+// Forces a SIMD target for the lifetime of the object.
+class ScopedSimdTarget {
+ public:
+  explicit ScopedSimdTarget(const std::string& name) { force_simd_target(name); }
+  ~ScopedSimdTarget() { force_simd_target(""); }
+  ScopedSimdTarget(const ScopedSimdTarget&) = delete;
+  ScopedSimdTarget& operator=(const ScopedSimdTarget&) = delete;
+};
+
+}  // namespace wquant::test

@@ -1,0 +1,309 @@
+// The SIMD kernels against the scalar reference, on every SIMD target
+// compiled in and supported by this CPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernel_test_util.h"
+#include "wquant/core/error.h"
+#include "wquant/kernels/linear.h"
+#include "wquant/kernels/simd_target.h"
+#include "wquant/kernels/weight_matrix.h"
+
+namespace wquant {
+namespace {
+using test::Activations;
+using test::make_activations;
+using test::random_floats;
+using test::ScopedSimdTarget;
+
+const DType kFloatDTypes[] = {DType::F32, DType::F16, DType::BF16};
+// out = 1, 3, 17; in not a multiple of the lanes nor of 32 (37, 259, 5), and 96.
+const std::pair<int64_t, int64_t> kShapes[] = {{1, 37}, {3, 259}, {17, 96}, {17, 5}};
+
+ThreadPool& pool() {
+  static ThreadPool p(2);
+  return p;
+}
+
+// Returns success if every y[i] is within tolerance(in, magnitude[i]) of ref[i].
+::testing::AssertionResult all_near(const std::vector<float>& y, const std::vector<float>& ref,
+                                    const std::vector<double>& magnitude, int64_t in,
+                                    double* worst_ratio = nullptr) {
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double err = std::fabs(double(y[i]) - double(ref[i]));
+    const double tol = test::tolerance(in, magnitude[i]);
+    if (worst_ratio && tol > 0) *worst_ratio = std::max(*worst_ratio, err / tol);
+    if (!(err <= tol)) {
+      return ::testing::AssertionFailure() << "y[" << i << "] = " << y[i] << ", reference "
+                                           << ref[i] << ", error " << err << " > " << tol;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST(SimdTarget, EveryAvailableTargetCanBeForced) {
+  const std::vector<std::string> targets = available_simd_targets();
+  ASSERT_FALSE(targets.empty());
+  for (const std::string& name : targets) {
+    ScopedSimdTarget forced(name);
+    EXPECT_EQ(active_simd_target(), name);
+  }
+  EXPECT_EQ(active_simd_target(), targets.front());  // restored: the best one
+  try {
+    force_simd_target("NO_SUCH_TARGET");
+    FAIL() << "expected Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(targets.front()), std::string::npos) << e.what();
+  }
+}
+
+struct Granularities {
+  Granularity granularity;
+  int64_t group_size;
+  const char* name;
+};
+
+void PrintTo(const Granularities& g, std::ostream* os) { *os << g.name; }
+
+// Group sizes: 16 is a multiple of the values per word for every width; 24
+// not for 2 bits (reference path), and 3 or 6 words per group (per-word
+// scales); 32 one or more whole vectors of words on some targets and not on
+// others; 7 never (reference path, except where in <= 7: one group).
+const Granularities kGranularities[] = {
+    {Granularity::PerTensor, 0, "tensor"}, {Granularity::PerChannel, 0, "channel"},
+    {Granularity::PerGroup, 7, "g7"},      {Granularity::PerGroup, 16, "g16"},
+    {Granularity::PerGroup, 24, "g24"},    {Granularity::PerGroup, 32, "g32"},
+    {Granularity::PerGroup, 128, "g128"},
+};
+
+class QuantizedVsReference
+    : public ::testing::TestWithParam<std::tuple<int, Granularities>> {};
+
+// All scale dtypes x activation dtypes x sym/asym x shapes x 1 and 5 tokens
+// x targets, for one bit width and granularity.
+TEST_P(QuantizedVsReference, WithinRoundingBound) {
+  const auto [bits, gran] = GetParam();
+  const std::vector<std::string> targets = available_simd_targets();
+  double worst = 0;
+  uint32_t seed = 1;
+  for (bool symmetric : {true, false}) {
+    const QuantScheme scheme =
+        test::make_scheme(bits, gran.granularity, symmetric, gran.group_size);
+    for (DType scale_dtype : kFloatDTypes) {
+      for (auto [out, in] : kShapes) {
+        const std::vector<float> w = random_floats(size_t(out * in), symmetric ? 0.0f : 0.4f,
+                                                   0.05f, seed++);
+        const QuantizedTensor qt = quantize(w.data(), out, in, scheme, scale_dtype);
+        const PackedQuantizedMatrix packed(qt, scale_dtype);
+        const WeightMatrix wm = packed.view();
+        const std::vector<float> bias = random_floats(size_t(out), 0.0f, 1.0f, seed++);
+        for (DType act : kFloatDTypes) {
+          for (int64_t n : {1, 5}) {
+            SCOPED_TRACE(testing::Message() << scheme.describe() << " scales "
+                         << dtype_name(scale_dtype) << " x " << dtype_name(act) << " ["
+                         << out << ", " << in << "] n " << n);
+            const Activations x =
+                make_activations(random_floats(size_t(n * in), 0.5f, 1.0f, seed++), act);
+            std::vector<float> ref(size_t(n * out)), y(ref.size());
+            matmul_ref(wm, x.bytes.data(), act, n, bias.data(), ref.data());
+            const std::vector<double> mag = test::magnitudes(qt, x.f32, n, bias);
+            for (const std::string& target : targets) {
+              ScopedSimdTarget forced(target);
+              std::fill(y.begin(), y.end(), -1e30f);
+              matmul(wm, x.bytes.data(), act, n, bias.data(), y.data(), pool());
+              ASSERT_TRUE(all_near(y, ref, mag, in, &worst)) << "target " << target;
+            }
+          }
+        }
+      }
+    }
+  }
+  // Largest error seen, as a fraction of the bound (for the record; the
+  // bound is a worst case, so this is well below 1).
+  RecordProperty("worst_error_over_bound", std::to_string(worst));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kernels, QuantizedVsReference,
+    ::testing::Combine(::testing::Values(2, 3, 4, 8), ::testing::ValuesIn(kGranularities)),
+    [](const auto& info) {
+      return "w" + std::to_string(std::get<0>(info.param)) + "_" + std::get<1>(info.param).name;
+    });
+
+TEST(FloatVsReference, AllWeightAndActivationDTypes) {
+  uint32_t seed = 100;
+  for (DType wdt : kFloatDTypes) {
+    for (auto [out, in] : kShapes) {
+      const std::vector<float> w = random_floats(size_t(out * in), 0.0f, 0.1f, seed++);
+      std::vector<uint8_t> wbytes(w.size() * dtype_size(wdt));
+      from_f32(w.data(), w.size(), wdt, wbytes.data());
+      const std::vector<float> wf = to_f32(TensorView{wdt, {out, in}, wbytes.data()});
+      const WeightMatrix wm = FloatMatrixView{wdt, out, in, wbytes.data()};
+      const std::vector<float> bias = random_floats(size_t(out), 0.0f, 1.0f, seed++);
+      for (DType act : kFloatDTypes) {
+        for (int64_t n : {1, 5}) {
+          SCOPED_TRACE(testing::Message() << "weights " << dtype_name(wdt) << " x "
+                       << dtype_name(act) << " [" << out << ", " << in << "] n " << n);
+          const Activations x =
+              make_activations(random_floats(size_t(n * in), 0.0f, 1.0f, seed++), act);
+          std::vector<float> ref(size_t(n * out)), y(ref.size());
+          std::vector<double> mag(ref.size());
+          for (int64_t t = 0; t < n; ++t) {
+            for (int64_t r = 0; r < out; ++r) {
+              double m = std::fabs(bias[size_t(r)]);
+              for (int64_t c = 0; c < in; ++c) {
+                m += std::fabs(double(wf[size_t(r * in + c)]) * x.f32[size_t(t * in + c)]);
+              }
+              mag[size_t(t * out + r)] = m;
+            }
+          }
+          matmul_ref(wm, x.bytes.data(), act, n, bias.data(), ref.data());
+          for (const std::string& target : available_simd_targets()) {
+            ScopedSimdTarget forced(target);
+            matmul(wm, x.bytes.data(), act, n, bias.data(), y.data(), pool());
+            ASSERT_TRUE(all_near(y, ref, mag, in)) << "target " << target;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Weights shared by the bitwise tests below: 4-bit g32 asymmetric, F16 scales.
+struct Fixture {
+  int64_t out, in;
+  QuantizedTensor qt;
+  PackedQuantizedMatrix packed;
+  Fixture(int64_t out_, int64_t in_, int bits = 4, int64_t group = 32)
+      : out(out_), in(in_),
+        qt(quantize(random_floats(size_t(out * in), 0.3f, 0.05f, 7).data(), out, in,
+                    test::make_scheme(bits, Granularity::PerGroup, false, group), DType::F16)),
+        packed(qt, DType::F16) {}
+};
+
+// Each token's outputs do not depend on the other tokens of the call (nor on
+// how many share a pass over the weights): matmul row t == matvec(x_t), bit for bit.
+TEST(SimdKernels, MatmulTokensEqualMatvecBitwise) {
+  const Fixture f(17, 259);
+  const std::vector<float> x = random_floats(size_t(5 * f.in), 0.0f, 1.0f, 8);
+  for (const WeightMatrix& wm : {WeightMatrix(f.packed.view()),
+                                 WeightMatrix(FloatMatrixView{DType::F32, f.out, f.in, x.data()})}) {
+    if (std::holds_alternative<FloatMatrixView>(wm) && f.out > 5) continue;  // x is 5 rows
+    for (const std::string& target : available_simd_targets()) {
+      ScopedSimdTarget forced(target);
+      std::vector<float> y(size_t(5 * f.out)), yt(size_t(f.out));
+      matmul(wm, x.data(), DType::F32, 5, nullptr, y.data(), pool());
+      for (int64_t t = 0; t < 5; ++t) {
+        matvec(wm, x.data() + t * f.in, DType::F32, nullptr, yt.data(), pool());
+        EXPECT_EQ(0, std::memcmp(yt.data(), y.data() + t * f.out, yt.size() * 4))
+            << target << " token " << t;
+      }
+    }
+  }
+}
+
+// Rows are split over threads; no row's arithmetic depends on the split.
+TEST(SimdKernels, ThreadCountDoesNotChangeResultsBitwise) {
+  const Fixture f(300, 515, 8, 32);
+  const std::vector<float> x = random_floats(size_t(6 * f.in), 0.0f, 1.0f, 9);
+  for (int64_t n : {1, 6}) {
+    std::vector<float> first;
+    for (size_t threads : {1, 2, 3}) {
+      ThreadPool p(threads);
+      std::vector<float> y(size_t(n * f.out));
+      matmul(f.packed.view(), x.data(), DType::F32, n, nullptr, y.data(), p);
+      if (first.empty()) first = y;
+      EXPECT_EQ(first, y) << threads << " threads, n " << n;
+    }
+  }
+}
+
+// Views into a file need not be aligned: shift every buffer by one byte.
+TEST(SimdKernels, UnalignedBuffersGiveTheSameResult) {
+  const Fixture f(17, 259);
+  const QuantizedMatrixView v = f.packed.view();
+  const size_t packed_bytes = size_t(v.rows * v.row_words() * 4);
+  const size_t scale_bytes = f.qt.scales.size() * 2;
+  std::vector<uint8_t> buf(1 + packed_bytes + 1 + scale_bytes + 1 + f.qt.zero_points.size());
+  uint8_t* p = buf.data() + 1;
+  std::memcpy(p, v.packed, packed_bytes);
+  uint8_t* s = p + packed_bytes + 1;
+  std::memcpy(s, v.scales, scale_bytes);
+  uint8_t* z = s + scale_bytes + 1;
+  std::memcpy(z, v.zero_points, f.qt.zero_points.size());
+  QuantizedMatrixView u = v;
+  u.packed = p;
+  u.scales = s;
+  u.zero_points = reinterpret_cast<const int8_t*>(z);
+  const std::vector<float> x = random_floats(size_t(2 * f.in), 0.0f, 1.0f, 10);
+  std::vector<uint8_t> xbuf(1 + x.size() * 4);
+  std::memcpy(xbuf.data() + 1, x.data(), x.size() * 4);
+  for (const std::string& target : available_simd_targets()) {
+    ScopedSimdTarget forced(target);
+    std::vector<float> y_aligned(size_t(2 * f.out)), y_unaligned(y_aligned.size());
+    matmul(v, x.data(), DType::F32, 2, nullptr, y_aligned.data(), pool());
+    matmul(u, xbuf.data() + 1, DType::F32, 2, nullptr, y_unaligned.data(), pool());
+    EXPECT_EQ(y_aligned, y_unaligned) << target;
+  }
+}
+
+// The bound is tight enough to see the smallest bug: one weight off by one
+// quantization step, in the column with the smallest |x| above 0.25. (Not for
+// 8-bit asymmetric: there the bound must cover sum q s x - zp s sum x, two
+// terms of ~128 steps each, and at in = 259 it is ~3 steps wide.)
+TEST(SimdKernels, ToleranceSeesOneQuantizationStep) {
+  for (auto [bits, symmetric] : {std::pair{8, true}, {4, false}, {4, true}, {2, false}}) {
+    SCOPED_TRACE(testing::Message() << "w" << bits << (symmetric ? " sym" : " asym"));
+    const int64_t out = 3, in = 259;
+    QuantizedTensor qt = quantize(random_floats(size_t(out * in), symmetric ? 0.0f : 0.3f,
+                                                0.05f, 12).data(),
+                                  out, in, test::make_scheme(bits, Granularity::PerGroup,
+                                                             symmetric, 32));
+    const std::vector<float> bias = {0.5f, -0.25f, 1.0f};
+    const Activations x =
+        make_activations(random_floats(size_t(in), 0.5f, 1.0f, 11), DType::F32);
+    std::vector<float> y(3), y_step(3);
+    matvec_ref(PackedQuantizedMatrix(qt).view(), x.bytes.data(), DType::F32, bias.data(),
+               y.data());
+    const std::vector<double> mag = test::magnitudes(qt, x.f32, 1, bias);
+    int64_t c = -1;
+    for (int64_t i = 0; i < in; ++i) {
+      const float a = std::fabs(x.f32[size_t(i)]);
+      if (a > 0.25f && (c < 0 || a < std::fabs(x.f32[size_t(c)]))) c = i;
+    }
+    int8_t& q = qt.q[size_t(in + c)];  // row 1
+    q = int8_t(q < qt.scheme.qmax() ? q + 1 : q - 1);
+    matvec_ref(PackedQuantizedMatrix(qt).view(), x.bytes.data(), DType::F32, bias.data(),
+               y_step.data());
+    EXPECT_GT(std::fabs(double(y_step[1]) - y[1]), test::tolerance(in, mag[1]));
+  }
+}
+
+TEST(SimdKernels, ReferencePathForThreeBitsAndOddGroups) {
+  EXPECT_FALSE(has_simd_kernel(Fixture(3, 40, 3, 32).packed.view()));
+  EXPECT_FALSE(has_simd_kernel(Fixture(3, 40, 4, 12).packed.view()));  // 12 % 8 != 0
+  EXPECT_TRUE(has_simd_kernel(Fixture(3, 40, 8, 12).packed.view()));   // 12 % 4 == 0
+  EXPECT_TRUE(has_simd_kernel(Fixture(3, 10, 4, 12).packed.view()));   // one group per row
+  EXPECT_TRUE(has_simd_kernel(FloatMatrixView{DType::BF16, 1, 1, nullptr}));
+}
+
+TEST(SimdKernels, RejectsBadArguments) {
+  const Fixture f(3, 40);
+  std::vector<float> x(size_t(f.in)), y(size_t(f.out));
+  EXPECT_THROW(matvec(f.packed.view(), x.data(), DType::I8, nullptr, y.data(), pool()), Error);
+  EXPECT_THROW(matmul(f.packed.view(), x.data(), DType::F32, -1, nullptr, y.data(), pool()),
+               Error);
+  QuantizedMatrixView bad = f.packed.view();
+  bad.bits = 5;
+  EXPECT_THROW(matvec(bad, x.data(), DType::F32, nullptr, y.data(), pool()), Error);
+  bad = f.packed.view();
+  bad.scales = nullptr;
+  EXPECT_THROW(matvec(bad, x.data(), DType::F32, nullptr, y.data(), pool()), Error);
+}
+
+}  // namespace
+}  // namespace wquant
