@@ -10,6 +10,7 @@ export WQUANT_CACHE="${WQUANT_CACHE:-$HOME/.cache/wquant}"
 "$ROOT/scripts/install_deps.sh"
 "$ROOT/scripts/build.sh"
 "$ROOT/scripts/fetch_models.sh" >/dev/null
+"$ROOT/scripts/fetch_text.sh" >/dev/null
 "$ROOT/scripts/setup_python.sh"
 echo "== C++ unit tests"
 (cd "$WQUANT_BUILD_DIR" && ctest --output-on-failure -j2)

@@ -12,5 +12,7 @@ using Command = std::function<int()>;
 
 Command add_quantize_command(CLI::App& app);
 Command add_inspect_command(CLI::App& app);
+Command add_generate_command(CLI::App& app);
+Command add_eval_command(CLI::App& app);
 
 }  // namespace wquant::cli

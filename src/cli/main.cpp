@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "wquant 0.1.0");
   auto quantize = wquant::cli::add_quantize_command(app);
   auto inspect = wquant::cli::add_inspect_command(app);
+  auto generate = wquant::cli::add_generate_command(app);
+  auto eval = wquant::cli::add_eval_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -23,6 +25,8 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("quantize")) return quantize();
     if (app.got_subcommand("inspect")) return inspect();
+    if (app.got_subcommand("generate")) return generate();
+    if (app.got_subcommand("eval")) return eval();
   } catch (const wquant::Error& e) {
     std::fprintf(stderr, "wquant: error: %s\n", e.what());
     return 1;

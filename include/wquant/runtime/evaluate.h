@@ -1,0 +1,43 @@
+// Evaluation of a causal LM on a text: perplexity, and against a reference
+// model (usually the float original of a quantized model) the measures
+// llama.cpp's perplexity tool reports: mean KL divergence, top-1 agreement
+// and the difference in perplexity.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "wquant/models/causal_lm.h"
+
+namespace wquant {
+
+struct EvalOptions {
+  int64_t context = 256;   // tokens per chunk; each chunk starts a fresh cache
+  int64_t max_chunks = 0;  // 0: every whole chunk of the text
+};
+
+struct EvalResult {
+  int64_t chunks = 0;
+  int64_t scored_tokens = 0;  // per chunk: every token but the first is predicted
+  double nll = 0;             // mean negative log-likelihood, nats
+  double perplexity = 0;      // exp(nll)
+  bool has_reference = false;
+  double reference_perplexity = 0;
+  double mean_kl = 0;         // mean over scored tokens of KL(reference || model), nats
+  double max_kl = 0;
+  double top1_agreement = 0;  // fraction of scored tokens with the same argmax
+  double seconds = 0;
+};
+
+// Called after each chunk: (done, total).
+using EvalProgress = std::function<void(int64_t, int64_t)>;
+
+// Evaluates `model` (and `reference`, if not null) on `tokens`, cut into
+// whole chunks of options.context tokens. Throws Error if the text is
+// shorter than one chunk (naming both lengths) or the chunk is longer than
+// a model's context.
+EvalResult evaluate(CausalLM& model, CausalLM* reference, const std::vector<int32_t>& tokens,
+                    const EvalOptions& options, const EvalProgress& progress = {});
+
+}  // namespace wquant

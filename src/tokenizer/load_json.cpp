@@ -1,0 +1,258 @@
+// load_tokenizer_json: a Hugging Face tokenizer.json (the serialization of
+// tokenizers' Tokenizer) to a PipelineConfig. Every unsupported component
+// is an Error naming the file and the component, never silently ignored.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "pipeline.h"
+#include "wquant/core/error.h"
+
+namespace wquant {
+namespace {
+
+using nlohmann::json;
+
+// GPT-2's pre-tokenization regex as tokenizer.json spells it in a Split
+// pre-tokenizer; split_gpt2 implements exactly this pattern.
+constexpr std::string_view kGpt2Pattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+// Returns j[key] as T, or `fallback` when the key is missing or null.
+template <class T>
+T get_or(const json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  return it == j.end() || it->is_null() ? fallback : it->get<T>();
+}
+
+std::string type_of(const json& j, const std::string& path, const char* what) {
+  auto it = j.find("type");
+  if (it == j.end() || !it->is_string()) fail(path, ": ", what, " has no \"type\"");
+  return it->get<std::string>();
+}
+
+TokenMap read_vocab(const json& model, const std::string& path) {
+  auto it = model.find("vocab");
+  if (it == model.end() || !it->is_object()) fail(path, ": model has no \"vocab\" object");
+  TokenMap vocab;
+  for (const auto& [token, id] : it->items()) vocab.emplace(token, id.get<int32_t>());
+  return vocab;
+}
+
+// Merges are "a b" strings (older files) or ["a", "b"] pairs.
+std::vector<std::pair<std::string, std::string>> read_merges(const json& model,
+                                                             const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> merges;
+  for (const json& m : model.value("merges", json::array())) {
+    if (m.is_array() && m.size() == 2) {
+      merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+      continue;
+    }
+    const std::string line = m.get<std::string>();
+    const size_t space = line.find(' ');
+    if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) {
+      fail(path, ": merge ", merges.size(), " (\"", line,
+           "\") is not two tokens separated by one space");
+    }
+    merges.emplace_back(line.substr(0, space), line.substr(space + 1));
+  }
+  return merges;
+}
+
+std::variant<BpeModel, WordPieceModel> read_model(const json& root, const std::string& path) {
+  auto it = root.find("model");
+  if (it == root.end() || !it->is_object()) fail(path, ": no \"model\" object");
+  const json& m = *it;
+  const std::string type = m.contains("type")     ? type_of(m, path, "model")
+                           : m.contains("merges") ? "BPE"
+                                                  : "";
+  if (type == "BPE") {
+    if (get_or(m, "byte_fallback", false))
+      fail(path, ": BPE with byte_fallback (SentencePiece style) is not supported");
+    if (get_or(m, "dropout", 0.0) != 0.0) fail(path, ": BPE dropout is not supported");
+    BpeOptions options;
+    if (m.contains("unk_token") && !m["unk_token"].is_null())
+      options.unk_token = m["unk_token"].get<std::string>();
+    options.fuse_unk = get_or(m, "fuse_unk", false);
+    options.ignore_merges = get_or(m, "ignore_merges", false);
+    options.continuing_subword_prefix = get_or(m, "continuing_subword_prefix", std::string());
+    options.end_of_word_suffix = get_or(m, "end_of_word_suffix", std::string());
+    return BpeModel(read_vocab(m, path), read_merges(m, path), std::move(options), path);
+  }
+  if (type == "WordPiece") {
+    return WordPieceModel(read_vocab(m, path), get_or(m, "unk_token", std::string("[UNK]")),
+                          get_or(m, "continuing_subword_prefix", std::string("##")),
+                          get_or(m, "max_input_chars_per_word", size_t(100)), path);
+  }
+  fail(path, ": model type \"", type, "\" is not supported (BPE, WordPiece)");
+}
+
+std::optional<BertNormalizerOptions> read_normalizer(const json& j, const std::string& path) {
+  if (j.is_null()) return std::nullopt;
+  const std::string type = type_of(j, path, "normalizer");
+  if (type != "BertNormalizer")
+    fail(path, ": normalizer \"", type, "\" is not supported (BertNormalizer)");
+  BertNormalizerOptions o;
+  o.clean_text = get_or(j, "clean_text", true);
+  o.handle_chinese_chars = get_or(j, "handle_chinese_chars", true);
+  o.lowercase = get_or(j, "lowercase", true);
+  o.strip_accents = get_or(j, "strip_accents", o.lowercase);  // null: follow lowercase
+  return o;
+}
+
+void read_pre_tokenizer(const json& j, const std::string& path,
+                        std::vector<PreTokenizerStep>& steps) {
+  if (j.is_null()) return;
+  const std::string type = type_of(j, path, "pre_tokenizer");
+  PreTokenizerStep step;
+  if (type == "Sequence") {
+    for (const json& p : j.at("pretokenizers")) read_pre_tokenizer(p, path, steps);
+    return;
+  } else if (type == "ByteLevel") {
+    step.kind = PreTokenizerStep::Kind::ByteLevel;
+    step.add_prefix_space = get_or(j, "add_prefix_space", true);
+    step.use_regex = get_or(j, "use_regex", true);
+  } else if (type == "BertPreTokenizer") {
+    step.kind = PreTokenizerStep::Kind::Bert;
+  } else if (type == "Digits") {
+    step.kind = PreTokenizerStep::Kind::Digits;
+    step.individual_digits = get_or(j, "individual_digits", false);
+  } else if (type == "Split") {
+    const json& pattern = j.at("pattern");
+    const std::string regex = pattern.contains("Regex") ? pattern["Regex"].get<std::string>() : "";
+    if (regex != kGpt2Pattern || get_or(j, "behavior", std::string()) != "Isolated" ||
+        get_or(j, "invert", false)) {
+      fail(path, ": Split pre-tokenizer ", pattern.dump(),
+           " is not supported (only GPT-2's regex, Isolated)");
+    }
+    step.kind = PreTokenizerStep::Kind::Gpt2Split;
+  } else {
+    fail(path, ": pre_tokenizer \"", type,
+         "\" is not supported (ByteLevel, BertPreTokenizer, Digits, Split, Sequence)");
+  }
+  steps.push_back(step);
+}
+
+// Returns the id of a post-processor's [token, id] pair.
+std::vector<int32_t> pair_id(const json& j) { return {j.at(1).get<int32_t>()}; }
+
+void read_post_processor(const json& j, const std::string& path, std::vector<Template>& out) {
+  if (j.is_null()) return;
+  const std::string type = type_of(j, path, "post_processor");
+  const TemplatePart sequence{true, {}};
+  if (type == "Sequence") {
+    for (const json& p : j.at("processors")) read_post_processor(p, path, out);
+  } else if (type == "ByteLevel") {
+    // Only adjusts offsets.
+  } else if (type == "BertProcessing" || type == "RobertaProcessing") {
+    out.push_back({{false, pair_id(j.at("cls"))}, sequence, {false, pair_id(j.at("sep"))}});
+  } else if (type == "TemplateProcessing") {
+    Template t;
+    for (const json& item : j.at("single")) {
+      if (item.contains("Sequence")) {
+        t.push_back(sequence);
+        continue;
+      }
+      const std::string name = item.at("SpecialToken").at("id").get<std::string>();
+      const json& specials = j.value("special_tokens", json::object());
+      if (!specials.contains(name))
+        fail(path, ": post_processor template uses \"", name, "\", not in its special_tokens");
+      t.push_back({false, specials[name].at("ids").get<std::vector<int32_t>>()});
+    }
+    out.push_back(std::move(t));
+  } else {
+    fail(path, ": post_processor \"", type,
+         "\" is not supported (TemplateProcessing, BertProcessing, "
+         "RobertaProcessing, ByteLevel, Sequence)");
+  }
+}
+
+void read_decoder(const json& j, const std::string& path, PipelineConfig& config) {
+  if (j.is_null()) return;
+  const std::string type = type_of(j, path, "decoder");
+  if (type == "ByteLevel") {
+    config.decoder = DecoderKind::ByteLevel;
+  } else if (type == "WordPiece") {
+    config.decoder = DecoderKind::WordPiece;
+    config.wordpiece_prefix = get_or(j, "prefix", std::string("##"));
+    config.wordpiece_cleanup = get_or(j, "cleanup", true);
+  } else {
+    fail(path, ": decoder \"", type, "\" is not supported (ByteLevel, WordPiece)");
+  }
+}
+
+// Returns the bos and eos tokens named by the tokenizer_config.json next to
+// `path`, if there is one (a token is a string or {"content": ...}).
+std::pair<std::string, std::string> read_bos_eos(const std::string& path) {
+  const auto config_path = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
+  std::ifstream in(config_path);
+  if (!in) return {};
+  const json config = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  auto token = [&](const char* key) -> std::string {
+    if (!config.is_object() || !config.contains(key)) return "";
+    const json& v = config[key];
+    if (v.is_string()) return v.get<std::string>();
+    return v.is_object() && v.contains("content") ? v["content"].get<std::string>() : "";
+  };
+  return {token("bos_token"), token("eos_token")};
+}
+
+// Returns the id of `token` among the added tokens, then the model's
+// vocabulary (the order of Tokenizer::token_to_id), or nullopt.
+std::optional<int32_t> find_token(const PipelineConfig& config, const std::string& token) {
+  if (token.empty()) return std::nullopt;
+  for (const AddedToken& t : config.added_tokens) {
+    if (t.content == token) return t.id;
+  }
+  const TokenMap& vocab =
+      std::visit([](const auto& m) -> const TokenMap& { return m.vocab(); }, config.model);
+  auto it = vocab.find(token);
+  return it == vocab.end() ? std::nullopt : std::optional<int32_t>(it->second);
+}
+
+PipelineConfig read_config(const json& root, const std::string& path) {
+  PipelineConfig config(path, read_model(root, path));
+  for (const json& t : root.value("added_tokens", json::array())) {
+    config.added_tokens.push_back({t.at("content").get<std::string>(), t.at("id").get<int32_t>(),
+                                   get_or(t, "special", false), get_or(t, "normalized", false),
+                                   get_or(t, "lstrip", false), get_or(t, "rstrip", false),
+                                   get_or(t, "single_word", false)});
+  }
+  config.normalizer = read_normalizer(root.value("normalizer", json()), path);
+  read_pre_tokenizer(root.value("pre_tokenizer", json()), path, config.pre_tokenizer);
+  read_post_processor(root.value("post_processor", json()), path, config.post_processor);
+  read_decoder(root.value("decoder", json()), path, config);
+  return config;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
+  if (std::filesystem::is_directory(path)) fail(path, ": is a directory, not a tokenizer.json");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open tokenizer file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  json root;
+  try {
+    root = json::parse(text.str());
+  } catch (const json::exception& e) {
+    fail(path, ": not valid JSON: ", e.what());
+  }
+  if (!root.is_object()) fail(path, ": not a tokenizer.json (the top level is not an object)");
+  PipelineConfig config = [&] {
+    try {
+      return read_config(root, path);
+    } catch (const json::exception& e) {  // a missing key or a value of the wrong type
+      fail(path, ": unexpected tokenizer.json content: ", e.what());
+    }
+  }();
+  auto [bos, eos] = read_bos_eos(path);
+  config.bos_id = find_token(config, bos);
+  config.eos_id = find_token(config, eos);
+  return make_pipeline_tokenizer(std::move(config));
+}
+
+}  // namespace wquant

@@ -1,0 +1,92 @@
+// load_tokenizer_json on broken or unsupported files: each must be an Error
+// whose message names the file and the problem.
+#include <gtest/gtest.h>
+
+#include "temp_files.h"
+#include "wquant/core/error.h"
+#include "wquant/tokenizer/tokenizer.h"
+
+namespace wquant {
+namespace {
+
+class BadTokenizerJson : public testing::TempDirTest {
+ protected:
+  // Expects load_tokenizer_json(path) to throw an Error naming path and holding `message`.
+  void expect_error(const std::string& path, const std::string& message) {
+    try {
+      load_tokenizer_json(path);
+      FAIL() << "no error for " << path << "; wanted: " << message;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(path + ": ", 0), 0u) << what;
+      EXPECT_NE(what.find(message), std::string::npos) << what;
+    }
+  }
+  void expect_error_for(const std::string& content, const std::string& message) {
+    expect_error(write("tokenizer.json", content), message);
+  }
+};
+
+constexpr const char* kWordPieceModel =
+    R"("model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1}})";
+
+std::string with_model(const std::string& rest) {
+  return std::string("{") + kWordPieceModel + rest + "}";
+}
+
+TEST_F(BadTokenizerJson, UnreadableOrNotJson) {
+  expect_error((dir_ / "missing.json").string(), "cannot open");
+  expect_error(dir_.string(), "is a directory");
+  expect_error_for("{\"model\": ", "not valid JSON");
+  expect_error_for("", "not valid JSON");
+  expect_error_for("[1, 2]", "top level is not an object");
+}
+
+TEST_F(BadTokenizerJson, Models) {
+  expect_error_for("{}", "no \"model\" object");
+  expect_error_for(R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]}})",
+                   "model type \"Unigram\" is not supported");
+  expect_error_for(R"({"model": {"type": "WordPiece"}})", "model has no \"vocab\" object");
+  expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": "zero"}}})",
+                   "unexpected tokenizer.json content");
+  expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})",
+                   "unk_token \"[UNK]\" is not in the vocabulary");
+  expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": -3}}})", "has id -3");
+  expect_error_for(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b c"]}})",
+                   "merge 0 (\"a b c\") is not two tokens");
+  expect_error_for(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})",
+                   "merge 0 uses \"b\", which is not in the vocabulary");
+  expect_error_for(
+      R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true}})",
+      "byte_fallback");
+}
+
+TEST_F(BadTokenizerJson, UnsupportedComponents) {
+  expect_error_for(with_model(R"(, "normalizer": {"type": "NFC"})"),
+                   "normalizer \"NFC\" is not supported");
+  expect_error_for(with_model(R"(, "normalizer": {"lowercase": true})"),
+                   "normalizer has no \"type\"");
+  expect_error_for(with_model(R"(, "pre_tokenizer": {"type": "Metaspace"})"),
+                   "pre_tokenizer \"Metaspace\" is not supported");
+  expect_error_for(
+      with_model(
+          R"(, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated"})"),
+      "Split pre-tokenizer");
+  expect_error_for(with_model(R"(, "decoder": {"type": "Metaspace"})"),
+                   "decoder \"Metaspace\" is not supported");
+  expect_error_for(with_model(R"(, "post_processor": {"type": "Unknown"})"),
+                   "post_processor \"Unknown\" is not supported");
+  expect_error_for(with_model(R"(, "post_processor": {"type": "TemplateProcessing",
+      "single": [{"SpecialToken": {"id": "[X]", "type_id": 0}}], "special_tokens": {}})"),
+                   "template uses \"[X]\"");
+}
+
+TEST_F(BadTokenizerJson, MinimalFileLoads) {
+  // Everything but the model is optional.
+  const auto tok = load_tokenizer_json(write("tokenizer.json", with_model("")));
+  EXPECT_EQ(tok->encode("a a b"),
+            (std::vector<int32_t>{0}));  // no pre-tokenizer: one piece "a a b" -> [UNK]
+}
+
+}  // namespace
+}  // namespace wquant
