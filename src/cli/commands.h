@@ -14,5 +14,6 @@ Command add_quantize_command(CLI::App& app);
 Command add_inspect_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
+Command add_embed_command(CLI::App& app);
 
 }  // namespace wquant::cli

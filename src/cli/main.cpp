@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   auto inspect = wquant::cli::add_inspect_command(app);
   auto generate = wquant::cli::add_generate_command(app);
   auto eval = wquant::cli::add_eval_command(app);
+  auto embed = wquant::cli::add_embed_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("inspect")) return inspect();
     if (app.got_subcommand("generate")) return generate();
     if (app.got_subcommand("eval")) return eval();
+    if (app.got_subcommand("embed")) return embed();
   } catch (const wquant::Error& e) {
     std::fprintf(stderr, "wquant: error: %s\n", e.what());
     return 1;

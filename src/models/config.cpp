@@ -3,12 +3,17 @@
 #include "wquant/core/error.h"
 
 namespace wquant {
-namespace {
-
-int64_t required_int(const nlohmann::json& c, const char* key, const std::string& where) {
+int64_t config_positive_int(const nlohmann::json& c, const char* key, const std::string& where) {
   if (!c.contains(key) || !c[key].is_number_integer() || c[key].get<int64_t>() <= 0)
     fail(where, ": config key '", key, "' missing or not a positive integer");
   return c[key].get<int64_t>();
+}
+
+namespace {
+
+// Short name inside this file.
+int64_t required_int(const nlohmann::json& c, const char* key, const std::string& where) {
+  return config_positive_int(c, key, where);
 }
 
 int32_t token_id(const nlohmann::json& c, const char* key) {

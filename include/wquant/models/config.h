@@ -26,6 +26,10 @@ struct ModelConfig {
   int32_t bos_token_id = -1, eos_token_id = -1;
 };
 
+// Returns config[key] as a positive integer. Throws Error naming `where`
+// (the config's path) and the key if it is missing or not one.
+int64_t config_positive_int(const nlohmann::json& config, const char* key, const std::string& where);
+
 // Returns the llama-family config (llama, mistral, qwen2) in `config`.
 // Throws Error naming `where` (the config's path) and the missing or bad key.
 ModelConfig llama_config_from_json(const nlohmann::json& config, const std::string& where);

@@ -1,0 +1,226 @@
+// BERT encoder (model_type "bert"; all-MiniLM-L6-v2 is one): learned
+// absolute position embeddings, post-LayerNorm layers of bidirectional
+// multi-head attention and a GELU (exact, erf) feed-forward network.
+//
+// Hugging Face tensor names (N = layer; a BertForXxx checkpoint prefixes
+// every name with "bert.", a BertModel one such as MiniLM does not):
+//   embeddings.word_embeddings.weight                  [vocab, hidden]
+//   embeddings.position_embeddings.weight              [max_positions, hidden]
+//   embeddings.token_type_embeddings.weight            [type_vocab, hidden]
+//   embeddings.LayerNorm.{weight,bias}                 [hidden]
+//   encoder.layer.N.attention.self.{query,key,value}.{weight,bias}  [hidden, hidden], [hidden]
+//   encoder.layer.N.attention.output.dense.{weight,bias}            [hidden, hidden], [hidden]
+//   encoder.layer.N.attention.output.LayerNorm.{weight,bias}        [hidden]
+//   encoder.layer.N.intermediate.dense.{weight,bias}   [intermediate, hidden], [intermediate]
+//   encoder.layer.N.output.dense.{weight,bias}         [hidden, intermediate], [hidden]
+//   encoder.layer.N.output.LayerNorm.{weight,bias}     [hidden]
+// The pooler (pooler.dense.*) is not used: sentence embeddings pool the
+// last hidden state (mean_pool_normalize).
+#include <cmath>
+
+#include "wquant/core/error.h"
+#include "wquant/models/config.h"
+#include "wquant/models/encoder.h"
+#include "wquant/models/linear.h"
+#include "wquant/models/ops.h"
+#include "bert.h"
+
+namespace wquant {
+namespace {
+
+int64_t required_int(const nlohmann::json& c, const char* key, const std::string& where) {
+  return config_positive_int(c, key, where);
+}
+
+EncoderConfig bert_config_from_json(const nlohmann::json& c, const std::string& where) {
+  if (!c.is_object()) fail(where, ": config is not a JSON object");
+  EncoderConfig m;
+  m.model_type = c.value("model_type", "");
+  m.vocab_size = required_int(c, "vocab_size", where);
+  m.hidden_size = required_int(c, "hidden_size", where);
+  m.num_layers = required_int(c, "num_hidden_layers", where);
+  m.num_heads = required_int(c, "num_attention_heads", where);
+  m.intermediate_size = required_int(c, "intermediate_size", where);
+  m.max_positions = required_int(c, "max_position_embeddings", where);
+  m.type_vocab_size = c.value("type_vocab_size", int64_t(2));
+  m.layer_norm_eps = c.value("layer_norm_eps", 1e-12f);
+  if (m.hidden_size % m.num_heads != 0)
+    fail(where, ": hidden_size ", m.hidden_size, " is not a multiple of num_attention_heads ",
+         m.num_heads);
+  const std::string act = c.value("hidden_act", "gelu");
+  if (act != "gelu")
+    fail(where, ": hidden_act '", act, "' is not supported (BERT in wquant: 'gelu', the erf form)");
+  const std::string pos = c.value("position_embedding_type", "absolute");
+  if (pos != "absolute")
+    fail(where, ": position_embedding_type '", pos, "' is not supported (only 'absolute')");
+  return m;
+}
+
+// A LayerNorm's weight and bias, each [n].
+struct Norm {
+  std::vector<float> weight, bias;
+};
+
+Norm load_norm(const CheckpointReader& ckpt, const std::string& name, int64_t n) {
+  Norm norm;
+  for (const char* part : {"weight", "bias"}) {
+    const std::string t = name + "." + part;
+    const TensorInfo& info = ckpt.info(t);
+    if (info.shape != Shape{n})
+      fail(ckpt.path(), ": tensor ", t, " has shape ", shape_str(info.shape), ", expected [", n, "]");
+    (part[0] == 'w' ? norm.weight : norm.bias) = ckpt.read_f32(t);
+  }
+  return norm;
+}
+
+// x [n] = (x - mean) / sqrt(var + eps) * weight + bias, var the biased
+// variance, as torch.nn.LayerNorm computes it.
+void layer_norm(float* x, const Norm& norm, int64_t n, float eps) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
+  const float mean = float(sum / double(n));
+  double var = 0;
+  for (int64_t i = 0; i < n; ++i) var += double(x[i] - mean) * double(x[i] - mean);
+  const float inv = 1.0f / std::sqrt(float(var / double(n)) + eps);
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = (x[i] - mean) * inv * norm.weight[size_t(i)] + norm.bias[size_t(i)];
+}
+
+// Returns GELU(x) = x * Phi(x) in its exact form (transformers' "gelu").
+float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * float(M_SQRT1_2))); }
+
+struct Layer {
+  Linear query, key, value, attn_out;
+  Norm attn_norm;
+  Linear intermediate, output;
+  Norm output_norm;
+};
+
+class Bert : public Encoder {
+ public:
+  explicit Bert(const CheckpointReader& ckpt)
+      : config_(bert_config_from_json(ckpt.config(), ckpt.path())) {
+    const EncoderConfig& c = config_;
+    const QuantizationInfo quant(ckpt.config(), ckpt.path());
+    const std::string p = has_tensor(ckpt, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
+    const int64_t H = c.hidden_size, I = c.intermediate_size;
+    // Embedding tables are Linears so that a quantized one also loads; a
+    // token's embedding is a row.
+    word_ = Linear::load(ckpt, quant, p + "embeddings.word_embeddings", c.vocab_size, H, false);
+    position_ = Linear::load(ckpt, quant, p + "embeddings.position_embeddings", c.max_positions, H, false);
+    token_type_ = Linear::load(ckpt, quant, p + "embeddings.token_type_embeddings", c.type_vocab_size, H, false);
+    embed_norm_ = load_norm(ckpt, p + "embeddings.LayerNorm", H);
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+      const std::string l = p + "encoder.layer." + std::to_string(i) + ".";
+      layers_.push_back(Layer{
+          Linear::load(ckpt, quant, l + "attention.self.query", H, H, true),
+          Linear::load(ckpt, quant, l + "attention.self.key", H, H, true),
+          Linear::load(ckpt, quant, l + "attention.self.value", H, H, true),
+          Linear::load(ckpt, quant, l + "attention.output.dense", H, H, true),
+          load_norm(ckpt, l + "attention.output.LayerNorm", H),
+          Linear::load(ckpt, quant, l + "intermediate.dense", I, H, true),
+          Linear::load(ckpt, quant, l + "output.dense", H, I, true),
+          load_norm(ckpt, l + "output.LayerNorm", H)});
+    }
+  }
+
+  const EncoderConfig& config() const override { return config_; }
+  int64_t hidden_size() const override { return config_.hidden_size; }
+  int64_t max_positions() const override { return config_.max_positions; }
+
+  std::vector<float> embed(const std::vector<int32_t>& ids) override {
+    const EncoderConfig& c = config_;
+    const int64_t n = int64_t(ids.size()), H = c.hidden_size;
+    if (n == 0) fail("embed: no tokens");
+    if (n > c.max_positions)
+      fail("embed: ", n, " tokens exceed max_position_embeddings ", c.max_positions);
+    std::vector<float> x(size_t(n * H)), row(static_cast<size_t>(H)), type0(static_cast<size_t>(H));
+    token_type_.row(0, type0.data());  // a single sequence: every token is segment 0
+    for (int64_t t = 0; t < n; ++t) {
+      if (ids[size_t(t)] < 0 || ids[size_t(t)] >= c.vocab_size)
+        fail("embed: token id ", ids[size_t(t)], " outside the vocabulary of ", c.vocab_size);
+      float* xt = x.data() + t * H;
+      word_.row(ids[size_t(t)], xt);
+      // transformers adds token_type to the word embedding first, then position.
+      for (int64_t i = 0; i < H; ++i) xt[i] += type0[size_t(i)];
+      position_.row(t, row.data());
+      for (int64_t i = 0; i < H; ++i) xt[i] += row[size_t(i)];
+      layer_norm(xt, embed_norm_, H, c.layer_norm_eps);
+    }
+    for (const Layer& l : layers_) layer_forward(l, x.data(), n);
+    return x;
+  }
+
+ private:
+  static bool has_tensor(const CheckpointReader& ckpt, const std::string& name) {
+    for (const TensorInfo& t : ckpt.tensors())
+      if (t.name == name) return true;
+    return false;
+  }
+
+  // x [n, hidden] in place: x = LN(x + Attn(x)); x = LN(x + FFN(x)).
+  void layer_forward(const Layer& l, float* x, int64_t n) {
+    const EncoderConfig& c = config_;
+    const int64_t H = c.hidden_size, I = c.intermediate_size;
+    std::vector<float> q(size_t(n * H)), k(size_t(n * H)), v(size_t(n * H)), attn(size_t(n * H)),
+        o(size_t(n * H));
+    l.query.forward(x, n, q.data(), pool_);
+    l.key.forward(x, n, k.data(), pool_);
+    l.value.forward(x, n, v.data(), pool_);
+    attention(q.data(), k.data(), v.data(), n, attn.data());
+    l.attn_out.forward(attn.data(), n, o.data(), pool_);
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[size_t(t * H + i)];
+      layer_norm(x + t * H, l.attn_norm, H, c.layer_norm_eps);
+    }
+    std::vector<float> mid(size_t(n * I));
+    l.intermediate.forward(x, n, mid.data(), pool_);
+    for (float& m : mid) m = gelu(m);
+    l.output.forward(mid.data(), n, o.data(), pool_);
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[size_t(t * H + i)];
+      layer_norm(x + t * H, l.output_norm, H, c.layer_norm_eps);
+    }
+  }
+
+  // Bidirectional multi-head attention: out [n, hidden] from q, k, v
+  // [n, hidden] (heads side by side), every query seeing all n keys.
+  void attention(const float* q, const float* k, const float* v, int64_t n, float* out) const {
+    const EncoderConfig& c = config_;
+    const int64_t H = c.hidden_size, hd = H / c.num_heads;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    std::vector<float> scores(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t h = 0; h < c.num_heads; ++h) {
+        const float* qh = q + t * H + h * hd;
+        for (int64_t j = 0; j < n; ++j) {
+          const float* kj = k + j * H + h * hd;
+          float s = 0;
+          for (int64_t d = 0; d < hd; ++d) s += qh[d] * kj[d];
+          scores[size_t(j)] = s * scale;
+        }
+        ops::softmax(scores.data(), n);
+        float* oh = out + t * H + h * hd;
+        for (int64_t d = 0; d < hd; ++d) oh[d] = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          const float* vj = v + j * H + h * hd;
+          for (int64_t d = 0; d < hd; ++d) oh[d] += scores[size_t(j)] * vj[d];
+        }
+      }
+    }
+  }
+
+  EncoderConfig config_;
+  ThreadPool pool_;  // hardware_concurrency threads for the linear layers
+  Linear word_, position_, token_type_;
+  Norm embed_norm_;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace
+
+std::unique_ptr<Encoder> make_bert(const CheckpointReader& ckpt) {
+  return std::make_unique<Bert>(ckpt);
+}
+
+}  // namespace wquant
