@@ -131,6 +131,10 @@ size_t Plan::quantized_count() const {
 Plan build_plan(const CheckpointReader& ckpt, const PlanOptions& options) {
   options.scheme.validate();
   const auto& config = ckpt.config();
+  // Its packed tensors would be copied as they are under a new, wrong config.
+  if (config.is_object() && config.contains("quantization_config"))
+    fail(ckpt.path(), ": already quantized (config.json has a quantization_config); "
+         "quantize the float original instead");
   std::string model_type;
   if (config.is_object() && config.contains("model_type") && config["model_type"].is_string())
     model_type = config["model_type"].get<std::string>();

@@ -536,3 +536,11 @@ def test_directory_without_weights(wquant_bin, tmp_path, command):
     out = tmp_path / "out"
     expect_error(wquant_bin, cmd_args(command, model, out), inputs=[model], out=out,
                  contains=[str(model), "no model.safetensors"])
+
+
+def test_already_quantized_input_is_refused(wquant_bin, tmp_path, small_model):
+    first = tmp_path / "w8"
+    run([wquant_bin, "quantize", small_model, "-o", first])
+    out = tmp_path / "again"
+    expect_error(wquant_bin, ["quantize", first, "-o", out], inputs=[first], out=out,
+                 contains=[str(first), "already quantized"])
