@@ -15,7 +15,7 @@ namespace wquant {
 
 class QuantizedLinear {
  public:
-  // Takes ownership of the quantized weight; bias is empty or [out_features].
+  // Packs a copy of the quantized weight; bias is empty or [out_features].
   QuantizedLinear(const QuantizedTensor& weight, std::vector<float> bias = {});
 
   int64_t in_features() const { return in_; }
