@@ -32,6 +32,19 @@ void dequantize_row(const QuantizedMatrixView& w, int64_t r, std::vector<int32_t
 
 }  // namespace
 
+void weight_row_f32(const WeightMatrix& w, int64_t r, float* out) {
+  const int64_t in = in_features(w);
+  if (const auto* f = std::get_if<FloatMatrixView>(&w)) {
+    const char* row = static_cast<const char*>(f->data) + r * in * int64_t(dtype_size(f->dtype));
+    const std::vector<float> v = to_f32(TensorView{f->dtype, {in}, row});
+    std::memcpy(out, v.data(), v.size() * sizeof(float));
+    return;
+  }
+  std::vector<int32_t> words;
+  std::vector<int8_t> q;
+  dequantize_row(std::get<QuantizedMatrixView>(w), r, words, q, out);
+}
+
 std::vector<float> activations_to_f32(const void* x, DType x_dtype, int64_t n_tokens,
                                       int64_t in, const char* where) {
   if (x_dtype != DType::F32 && x_dtype != DType::F16 && x_dtype != DType::BF16) {
@@ -48,12 +61,10 @@ void reference_rows(const WeightMatrix& w, const float* x_f32, int64_t n_tokens,
   std::vector<int32_t> words;
   std::vector<int8_t> q;
   for (int64_t r = row_begin; r < row_end; ++r) {
-    if (const auto* f = std::get_if<FloatMatrixView>(&w)) {
-      const char* row = static_cast<const char*>(f->data) + r * in * int64_t(dtype_size(f->dtype));
-      w_row = to_f32(TensorView{f->dtype, {in}, row});
-    } else {
+    if (std::holds_alternative<FloatMatrixView>(w))
+      weight_row_f32(w, r, w_row.data());
+    else
       dequantize_row(std::get<QuantizedMatrixView>(w), r, words, q, w_row.data());
-    }
     for (int64_t t = 0; t < n_tokens; ++t) {
       const float* xt = x_f32 + t * in;
       double acc = bias ? double(bias[r]) : 0.0;

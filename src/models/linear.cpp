@@ -1,34 +1,13 @@
 #include "wquant/models/linear.h"
 
-#include <cstring>
 #include <regex>
 
 #include "wquant/core/error.h"
-#include "wquant/core/half.h"
 #include "wquant/kernels/linear.h"
 #include "wquant/quant/pack.h"
 
 namespace wquant {
 namespace {
-
-// Returns element i of a float view as f32 (views into a file may be unaligned).
-float scalar_at(const TensorView& v, int64_t i) {
-  const char* p = static_cast<const char*>(v.data);
-  switch (v.dtype) {
-    case DType::F32: {
-      float f;
-      std::memcpy(&f, p + 4 * i, 4);
-      return f;
-    }
-    case DType::F16:
-    case DType::BF16: {
-      uint16_t h;
-      std::memcpy(&h, p + 2 * i, 2);
-      return v.dtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-    }
-    default: return 0.0f;
-  }
-}
 
 void expect_shape(const CheckpointReader& ckpt, const std::string& tensor, const Shape& want) {
   const TensorInfo& info = ckpt.info(tensor);
@@ -112,12 +91,10 @@ Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
   if (scheme) {
     l.bits_ = scheme->bits;
     l.scheme_ = *scheme;
-    l.row_words_ = packed_int32_cols(in, l.bits_);
-    expect_shape(ckpt, packed_name, {out, l.row_words_});
+    expect_shape(ckpt, packed_name, {out, packed_int32_cols(in, l.bits_)});
     const auto packed = ckpt.view(packed_name);
     if (!packed || packed->dtype != DType::I32)
       fail(ckpt.path(), ": tensor ", packed_name, " is not I32");
-    l.packed_ = static_cast<const int32_t*>(packed->data);
     l.groups_ = scheme->granularity == Granularity::PerGroup
                     ? (in + scheme->group_size - 1) / scheme->group_size
                     : 1;
@@ -158,17 +135,11 @@ Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
     l.bias_ = ckpt.read_f32(name + ".bias");
   }
   if (l.quantized()) {
-    QuantizedMatrixView q;
-    q.bits = l.bits_;
-    q.rows = out;
-    q.cols = in;
-    q.packed = l.packed_;
-    q.granularity = l.scheme_.granularity;
-    q.group_size = l.scheme_.granularity == Granularity::PerGroup ? l.scheme_.group_size : 0;
-    q.scale_dtype = l.scales_.dtype;
-    q.scales = l.scales_.data;
-    q.zero_points = l.zero_points_.empty() ? nullptr : l.zero_points_.data();
-    l.matrix_ = q;
+    l.matrix_ = quantized_matrix_view(name, *ckpt.view(packed_name), l.scales_,
+                                      l.zero_points_.empty() ? nullptr : l.zero_points_.data(), in,
+                                      l.bits_, l.scheme_.granularity == Granularity::PerGroup
+                                                   ? l.scheme_.group_size
+                                                   : 0);
   } else {
     l.matrix_ = FloatMatrixView{l.weight_.dtype, out, in, l.weight_.data};
   }
@@ -176,25 +147,7 @@ Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
   return l;
 }
 
-void Linear::row_f32(int64_t r, float* out, int8_t* scratch) const {
-  if (!quantized()) {
-    for (int64_t c = 0; c < in_; ++c) out[c] = scalar_at(weight_, r * in_ + c);
-    return;
-  }
-  unpack_int32_rows(packed_ + r * row_words_, 1, in_, bits_, scratch);
-  const int64_t group = scheme_.granularity == Granularity::PerGroup ? scheme_.group_size : in_;
-  const bool per_tensor = scheme_.granularity == Granularity::PerTensor;
-  for (int64_t c = 0; c < in_; ++c) {
-    const int64_t s = per_tensor ? 0 : r * groups_ + c / group;
-    const int zp = zero_points_.empty() ? 0 : zero_points_[size_t(s)];
-    out[c] = float(scratch[c] - zp) * scalar_at(scales_, s);
-  }
-}
-
-void Linear::row(int64_t r, float* out) const {
-  std::vector<int8_t> scratch(size_t(quantized() ? in_ : 0));
-  row_f32(r, out, scratch.data());
-}
+void Linear::row(int64_t r, float* out) const { weight_row_f32(matrix_, r, out); }
 
 void Linear::forward(const float* x, int64_t n, float* y, ThreadPool& pool) const {
   const float* bias = bias_.empty() ? nullptr : bias_.data();

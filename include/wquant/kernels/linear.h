@@ -47,6 +47,10 @@ void matvec_ref(const WeightMatrix& w, const void* x, DType x_dtype, const float
 void matmul_ref(const WeightMatrix& w, const void* x, DType x_dtype, int64_t n_tokens,
                 const float* bias, float* y);
 
+// Writes row r of W, dequantized to f32 exactly as the references see it,
+// to out [in] (a model's embedding lookup reads rows this way).
+void weight_row_f32(const WeightMatrix& w, int64_t r, float* out);
+
 // Returns true if matvec / matmul run w through a SIMD kernel, false if they
 // take the reference path (3 bits; group size not a multiple of 32 / bits).
 bool has_simd_kernel(const WeightMatrix& w);

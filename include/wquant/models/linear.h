@@ -58,8 +58,6 @@ class Linear {
   void row(int64_t r, float* out) const;
 
  private:
-  void row_f32(int64_t r, float* out, int8_t* scratch) const;
-
   std::string name_;
   int64_t out_ = 0, in_ = 0;
   // Float weight: a view, backed by `owned_` when the checkpoint could not
@@ -69,8 +67,6 @@ class Linear {
   // Quantized weight (bits_ > 0).
   int bits_ = 0;
   QuantScheme scheme_;
-  const int32_t* packed_ = nullptr;
-  int64_t row_words_ = 0;
   TensorView scales_;                 // [out, groups] (per tensor: [1])
   std::vector<int8_t> zero_points_;   // [out, groups] unpacked; empty if symmetric
   int64_t groups_ = 1;
