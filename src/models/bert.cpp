@@ -28,20 +28,16 @@
 namespace wquant {
 namespace {
 
-int64_t required_int(const nlohmann::json& c, const char* key, const std::string& where) {
-  return config_positive_int(c, key, where);
-}
-
 EncoderConfig bert_config_from_json(const nlohmann::json& c, const std::string& where) {
   if (!c.is_object()) fail(where, ": config is not a JSON object");
   EncoderConfig m;
   m.model_type = c.value("model_type", "");
-  m.vocab_size = required_int(c, "vocab_size", where);
-  m.hidden_size = required_int(c, "hidden_size", where);
-  m.num_layers = required_int(c, "num_hidden_layers", where);
-  m.num_heads = required_int(c, "num_attention_heads", where);
-  m.intermediate_size = required_int(c, "intermediate_size", where);
-  m.max_positions = required_int(c, "max_position_embeddings", where);
+  m.vocab_size = config_positive_int(c, "vocab_size", where);
+  m.hidden_size = config_positive_int(c, "hidden_size", where);
+  m.num_layers = config_positive_int(c, "num_hidden_layers", where);
+  m.num_heads = config_positive_int(c, "num_attention_heads", where);
+  m.intermediate_size = config_positive_int(c, "intermediate_size", where);
+  m.max_positions = config_positive_int(c, "max_position_embeddings", where);
   m.type_vocab_size = c.value("type_vocab_size", int64_t(2));
   m.layer_norm_eps = c.value("layer_norm_eps", 1e-12f);
   if (m.hidden_size % m.num_heads != 0)

@@ -11,11 +11,6 @@ int64_t config_positive_int(const nlohmann::json& c, const char* key, const std:
 
 namespace {
 
-// Short name inside this file.
-int64_t required_int(const nlohmann::json& c, const char* key, const std::string& where) {
-  return config_positive_int(c, key, where);
-}
-
 int32_t token_id(const nlohmann::json& c, const char* key) {
   if (!c.contains(key)) return -1;
   const auto& v = c[key];
@@ -30,16 +25,16 @@ ModelConfig llama_config_from_json(const nlohmann::json& c, const std::string& w
   if (!c.is_object()) fail(where, ": config is not a JSON object");
   ModelConfig m;
   m.model_type = c.value("model_type", "");
-  m.hidden_size = required_int(c, "hidden_size", where);
-  m.intermediate_size = required_int(c, "intermediate_size", where);
-  m.num_layers = required_int(c, "num_hidden_layers", where);
-  m.num_heads = required_int(c, "num_attention_heads", where);
+  m.hidden_size = config_positive_int(c, "hidden_size", where);
+  m.intermediate_size = config_positive_int(c, "intermediate_size", where);
+  m.num_layers = config_positive_int(c, "num_hidden_layers", where);
+  m.num_heads = config_positive_int(c, "num_attention_heads", where);
   m.num_kv_heads = c.contains("num_key_value_heads") && !c["num_key_value_heads"].is_null()
-                       ? required_int(c, "num_key_value_heads", where)
+                       ? config_positive_int(c, "num_key_value_heads", where)
                        : m.num_heads;
-  m.head_dim = c.contains("head_dim") && !c["head_dim"].is_null() ? required_int(c, "head_dim", where)
+  m.head_dim = c.contains("head_dim") && !c["head_dim"].is_null() ? config_positive_int(c, "head_dim", where)
                                                                    : m.hidden_size / m.num_heads;
-  m.vocab_size = required_int(c, "vocab_size", where);
+  m.vocab_size = config_positive_int(c, "vocab_size", where);
   m.max_positions = c.value("max_position_embeddings", int64_t(2048));
   m.rms_norm_eps = c.value("rms_norm_eps", 1e-6f);
   float theta = c.value("rope_theta", 0.0f);

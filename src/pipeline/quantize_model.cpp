@@ -48,6 +48,13 @@ uint64_t file_size_or_zero(const std::string& path) {
   return ec ? 0 : n;
 }
 
+// The dtype a tensor's "before" bytes are counted in: plain float tensors as
+// stored; block-quantized ones (GGUF) at the output float dtype.
+DType baseline_dtype(const TensorInfo& info, DType float_dtype) {
+  if (!is_float(info.dtype)) return info.dtype;
+  return info.stored_type == dtype_name(info.dtype) ? info.dtype : float_dtype;
+}
+
 struct Layout {
   std::vector<TensorSpec> specs;
   uint64_t total_before = 0;
@@ -57,10 +64,7 @@ Layout layout_output(const CheckpointReader& ckpt, const Plan& plan) {
   Layout l;
   for (const auto& t : plan.tensors) {
     const TensorInfo& info = ckpt.info(t.tensor);
-    const DType before_dtype =
-        (is_float(info.dtype) && info.stored_type == dtype_name(info.dtype)) ? info.dtype
-                                                                               : plan.float_dtype;
-    l.total_before += uint64_t(numel(info.shape)) * dtype_size(is_float(info.dtype) ? before_dtype : info.dtype);
+    l.total_before += uint64_t(numel(info.shape)) * dtype_size(baseline_dtype(info, plan.float_dtype));
     if (t.quantize) {
       const int64_t out = t.cls.transposed ? t.shape[1] : t.shape[0];
       const int64_t in = t.cls.transposed ? t.shape[0] : t.shape[1];
@@ -106,8 +110,7 @@ LayerReport quantize_tensor(const CheckpointReader& ckpt, const TensorPlan& t, D
   r.scheme = t.scheme;
   r.error = quantization_error(qt, w.data());
   const TensorInfo& info = ckpt.info(t.tensor);
-  r.bytes_before = uint64_t(rows * cols) *
-                   dtype_size(info.stored_type == dtype_name(info.dtype) ? info.dtype : scale_dtype);
+  r.bytes_before = uint64_t(rows * cols) * dtype_size(baseline_dtype(info, scale_dtype));
   w.clear();
   w.shrink_to_fit();
   const auto specs = packed_layer_specs(t.layer, rows, cols, t.scheme, scale_dtype);

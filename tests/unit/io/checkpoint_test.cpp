@@ -3,6 +3,8 @@
 // errors for inconsistent indexes.
 #include <gtest/gtest.h>
 
+#include "temp_dir_test.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -17,16 +19,9 @@ namespace wquant {
 namespace {
 namespace fs = std::filesystem;
 
-class Checkpoint : public ::testing::Test {
+class Checkpoint : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "wquant-ckpt-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   void write_text(const std::string& name, const std::string& text) {
     fs::create_directories(fs::path(path(name)).parent_path());
     std::ofstream(path(name)) << text;
@@ -63,7 +58,6 @@ class Checkpoint : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
 };
 
 constexpr const char* kGoodMap =

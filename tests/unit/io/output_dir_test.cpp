@@ -1,5 +1,7 @@
 // OutputDir (atomic checkpoint directory), write_text_file and copy_file.
 #include <gtest/gtest.h>
+
+#include "temp_dir_test.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,15 +15,8 @@ namespace wquant {
 namespace {
 namespace fs = std::filesystem;
 
-class OutputDirTest : public ::testing::Test {
+class OutputDirTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "wquant-out-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   // Returns the names in the test's temp dir, sorted.
   std::vector<std::string> listing(const std::string& sub = "") const {
@@ -31,7 +26,6 @@ class OutputDirTest : public ::testing::Test {
     return names;
   }
 
-  fs::path dir_;
 };
 
 std::string read_all(const std::string& path) {

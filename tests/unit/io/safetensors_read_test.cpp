@@ -3,6 +3,8 @@
 // reader's Error names the file and the specific problem.
 #include <gtest/gtest.h>
 
+#include "temp_dir_test.h"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,14 +17,8 @@ namespace wquant {
 namespace {
 namespace fs = std::filesystem;
 
-class SafetensorsRead : public ::testing::Test {
+class SafetensorsRead : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "wquant-st-read-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Writes `bytes` to a new file in the temp dir and returns its path.
   std::string write_raw(const std::string& bytes) {
@@ -54,7 +50,6 @@ class SafetensorsRead : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
   int count_ = 0;
 };
 

@@ -1,6 +1,8 @@
 // SafetensorsWriter: round trip through SafetensorsFile, header padding and
 // alignment, and the errors for misuse and failed writes.
 #include <gtest/gtest.h>
+
+#include "temp_dir_test.h"
 #include <sys/resource.h>
 
 #include <csignal>
@@ -16,17 +18,9 @@ namespace wquant {
 namespace {
 namespace fs = std::filesystem;
 
-class SafetensorsWrite : public ::testing::Test {
+class SafetensorsWrite : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "wquant-st-write-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
-  fs::path dir_;
 };
 
 // Returns n bytes 0, 1, 2, ... (mod 256) starting at `seed`.

@@ -3,6 +3,8 @@
 // the rules in scheme.h by hand (ties included) and are written out below.
 #include <gtest/gtest.h>
 
+#include "make_scheme.h"
+
 #include <limits>
 #include <vector>
 
@@ -12,16 +14,7 @@
 namespace wquant {
 namespace {
 
-QuantScheme make(int bits, Granularity g, bool symmetric, int64_t group_size = 0,
-                 int axis = 0) {
-  QuantScheme s;
-  s.bits = bits;
-  s.granularity = g;
-  s.symmetric = symmetric;
-  s.group_size = group_size;
-  s.channel_axis = axis;
-  return s;
-}
+using testing::make;
 
 using I8 = std::vector<int8_t>;
 using F = std::vector<float>;

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "make_scheme.h"
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -11,16 +13,7 @@
 namespace wquant {
 namespace {
 
-QuantScheme make(int bits, Granularity g, bool symmetric, int64_t group_size = 0,
-                 int axis = 0) {
-  QuantScheme s;
-  s.bits = bits;
-  s.granularity = g;
-  s.symmetric = symmetric;
-  s.group_size = group_size;
-  s.channel_axis = axis;
-  return s;
-}
+using testing::make;
 
 std::vector<float> random_floats(size_t n, float stddev, uint32_t seed) {
   std::mt19937 rng(seed);
