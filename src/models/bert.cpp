@@ -185,25 +185,11 @@ class Bert : public Encoder {
     const EncoderConfig& c = config_;
     const int64_t H = c.hidden_size, hd = H / c.num_heads;
     const float scale = 1.0f / std::sqrt(float(hd));
-    std::vector<float> scores(static_cast<size_t>(n));
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t h = 0; h < c.num_heads; ++h) {
-        const float* qh = q + t * H + h * hd;
-        for (int64_t j = 0; j < n; ++j) {
-          const float* kj = k + j * H + h * hd;
-          float s = 0;
-          for (int64_t d = 0; d < hd; ++d) s += qh[d] * kj[d];
-          scores[size_t(j)] = s * scale;
-        }
-        ops::softmax(scores.data(), n);
-        float* oh = out + t * H + h * hd;
-        for (int64_t d = 0; d < hd; ++d) oh[d] = 0;
-        for (int64_t j = 0; j < n; ++j) {
-          const float* vj = v + j * H + h * hd;
-          for (int64_t d = 0; d < hd; ++d) oh[d] += scores[size_t(j)] * vj[d];
-        }
-      }
-    }
+    std::vector<float> scores;
+    for (int64_t t = 0; t < n; ++t)  // bidirectional: every query sees all n keys
+      for (int64_t h = 0; h < c.num_heads; ++h)
+        ops::attend(q + t * H + h * hd, k + h * hd, v + h * hd, n, H, hd, scale, scores,
+                    out + t * H + h * hd);
   }
 
   EncoderConfig config_;

@@ -150,24 +150,12 @@ class Llama : public CausalLM {
     const float scale = 1.0f / std::sqrt(float(hd));
     std::vector<float> scores;
     for (int64_t t = 0; t < n; ++t) {
-      const int64_t len = pos_ + t + 1;  // keys visible to this query
-      scores.resize(size_t(len));
+      const int64_t len = pos_ + t + 1;  // causal: keys up to this query's position
       for (int64_t h = 0; h < c.num_heads; ++h) {
-        const float* qh = q + t * q_dim + h * hd;
-        const int64_t kvh = h / group;
-        for (int64_t j = 0; j < len; ++j) {
-          const float* kj = l.k_cache.data() + j * kv_dim + kvh * hd;
-          float s = 0;
-          for (int64_t d = 0; d < hd; ++d) s += qh[d] * kj[d];
-          scores[size_t(j)] = s * scale;
-        }
-        ops::softmax(scores.data(), len);
-        float* oh = out + t * q_dim + h * hd;
-        for (int64_t d = 0; d < hd; ++d) oh[d] = 0;
-        for (int64_t j = 0; j < len; ++j) {
-          const float* vj = l.v_cache.data() + j * kv_dim + kvh * hd;
-          for (int64_t d = 0; d < hd; ++d) oh[d] += scores[size_t(j)] * vj[d];
-        }
+        const int64_t kvh = h / group;  // grouped-query: heads share a key/value head
+        ops::attend(q + t * q_dim + h * hd, l.k_cache.data() + kvh * hd,
+                    l.v_cache.data() + kvh * hd, len, kv_dim, hd, scale, scores,
+                    out + t * q_dim + h * hd);
       }
     }
   }

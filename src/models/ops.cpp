@@ -44,6 +44,23 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+void attend(const float* q, const float* keys, const float* values, int64_t n_keys,
+            int64_t stride, int64_t head_dim, float scale, std::vector<float>& scores, float* out) {
+  scores.resize(static_cast<size_t>(n_keys));
+  for (int64_t j = 0; j < n_keys; ++j) {
+    const float* k = keys + j * stride;
+    float s = 0;
+    for (int64_t d = 0; d < head_dim; ++d) s += q[d] * k[d];
+    scores[size_t(j)] = s * scale;
+  }
+  softmax(scores.data(), n_keys);
+  for (int64_t d = 0; d < head_dim; ++d) out[d] = 0;
+  for (int64_t j = 0; j < n_keys; ++j) {
+    const float* v = values + j * stride;
+    for (int64_t d = 0; d < head_dim; ++d) out[d] += scores[size_t(j)] * v[d];
+  }
+}
+
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 }  // namespace wquant::ops

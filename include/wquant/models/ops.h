@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace wquant::ops {
 
@@ -16,6 +17,12 @@ void rope(float* x, int64_t heads, int64_t head_dim, int64_t pos, float theta);
 
 // x[i] = exp(x[i] - max) / sum, for n values.
 void softmax(float* x, int64_t n);
+
+// One attention head for one query: out [head_dim] = softmax(q . k_j *
+// scale) weighted sum of v_j over the first n_keys keys; key/value j starts
+// at keys + j * stride / values + j * stride. `scores` is scratch space.
+void attend(const float* q, const float* keys, const float* values, int64_t n_keys,
+            int64_t stride, int64_t head_dim, float scale, std::vector<float>& scores, float* out);
 
 // Returns x * sigmoid(x).
 float silu(float x);
