@@ -24,6 +24,7 @@
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "bert.h"
+#include "weights.h"
 
 namespace wquant {
 namespace {
@@ -52,44 +53,11 @@ EncoderConfig bert_config_from_json(const nlohmann::json& c, const std::string& 
   return m;
 }
 
-// A LayerNorm's weight and bias, each [n].
-struct Norm {
-  std::vector<float> weight, bias;
-};
-
-Norm load_norm(const CheckpointReader& ckpt, const std::string& name, int64_t n) {
-  Norm norm;
-  for (const char* part : {"weight", "bias"}) {
-    const std::string t = name + "." + part;
-    const TensorInfo& info = ckpt.info(t);
-    if (info.shape != Shape{n})
-      fail(ckpt.path(), ": tensor ", t, " has shape ", shape_str(info.shape), ", expected [", n, "]");
-    (part[0] == 'w' ? norm.weight : norm.bias) = ckpt.read_f32(t);
-  }
-  return norm;
-}
-
-// x [n] = (x - mean) / sqrt(var + eps) * weight + bias, var the biased
-// variance, as torch.nn.LayerNorm computes it.
-void layer_norm(float* x, const Norm& norm, int64_t n, float eps) {
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += x[i];
-  const float mean = float(sum / double(n));
-  double var = 0;
-  for (int64_t i = 0; i < n; ++i) var += double(x[i] - mean) * double(x[i] - mean);
-  const float inv = 1.0f / std::sqrt(float(var / double(n)) + eps);
-  for (int64_t i = 0; i < n; ++i)
-    x[i] = (x[i] - mean) * inv * norm.weight[size_t(i)] + norm.bias[size_t(i)];
-}
-
-// Returns GELU(x) = x * Phi(x) in its exact form (transformers' "gelu").
-float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * float(M_SQRT1_2))); }
-
 struct Layer {
   Linear query, key, value, attn_out;
-  Norm attn_norm;
+  LayerNormWeights attn_norm;
   Linear intermediate, output;
-  Norm output_norm;
+  LayerNormWeights output_norm;
 };
 
 class Bert : public Encoder {
@@ -105,7 +73,7 @@ class Bert : public Encoder {
     word_ = Linear::load(ckpt, quant, p + "embeddings.word_embeddings", c.vocab_size, H, false);
     position_ = Linear::load(ckpt, quant, p + "embeddings.position_embeddings", c.max_positions, H, false);
     token_type_ = Linear::load(ckpt, quant, p + "embeddings.token_type_embeddings", c.type_vocab_size, H, false);
-    embed_norm_ = load_norm(ckpt, p + "embeddings.LayerNorm", H);
+    embed_norm_ = load_layer_norm(ckpt, p + "embeddings.LayerNorm", H);
     for (int64_t i = 0; i < c.num_layers; ++i) {
       const std::string l = p + "encoder.layer." + std::to_string(i) + ".";
       layers_.push_back(Layer{
@@ -113,10 +81,10 @@ class Bert : public Encoder {
           Linear::load(ckpt, quant, l + "attention.self.key", H, H, true),
           Linear::load(ckpt, quant, l + "attention.self.value", H, H, true),
           Linear::load(ckpt, quant, l + "attention.output.dense", H, H, true),
-          load_norm(ckpt, l + "attention.output.LayerNorm", H),
+          load_layer_norm(ckpt, l + "attention.output.LayerNorm", H),
           Linear::load(ckpt, quant, l + "intermediate.dense", I, H, true),
           Linear::load(ckpt, quant, l + "output.dense", H, I, true),
-          load_norm(ckpt, l + "output.LayerNorm", H)});
+          load_layer_norm(ckpt, l + "output.LayerNorm", H)});
     }
   }
 
@@ -141,19 +109,13 @@ class Bert : public Encoder {
       for (int64_t i = 0; i < H; ++i) xt[i] += type0[size_t(i)];
       position_.row(t, row.data());
       for (int64_t i = 0; i < H; ++i) xt[i] += row[size_t(i)];
-      layer_norm(xt, embed_norm_, H, c.layer_norm_eps);
+      embed_norm_.apply(xt, H, c.layer_norm_eps, xt);
     }
     for (const Layer& l : layers_) layer_forward(l, x.data(), n);
     return x;
   }
 
  private:
-  static bool has_tensor(const CheckpointReader& ckpt, const std::string& name) {
-    for (const TensorInfo& t : ckpt.tensors())
-      if (t.name == name) return true;
-    return false;
-  }
-
   // x [n, hidden] in place: x = LN(x + Attn(x)); x = LN(x + FFN(x)).
   void layer_forward(const Layer& l, float* x, int64_t n) {
     const EncoderConfig& c = config_;
@@ -167,15 +129,15 @@ class Bert : public Encoder {
     l.attn_out.forward(attn.data(), n, o.data(), pool_);
     for (int64_t t = 0; t < n; ++t) {
       for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[size_t(t * H + i)];
-      layer_norm(x + t * H, l.attn_norm, H, c.layer_norm_eps);
+      l.attn_norm.apply(x + t * H, H, c.layer_norm_eps, x + t * H);
     }
     std::vector<float> mid(size_t(n * I));
     l.intermediate.forward(x, n, mid.data(), pool_);
-    for (float& m : mid) m = gelu(m);
+    for (float& m : mid) m = ops::gelu(m);
     l.output.forward(mid.data(), n, o.data(), pool_);
     for (int64_t t = 0; t < n; ++t) {
       for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[size_t(t * H + i)];
-      layer_norm(x + t * H, l.output_norm, H, c.layer_norm_eps);
+      l.output_norm.apply(x + t * H, H, c.layer_norm_eps, x + t * H);
     }
   }
 
@@ -195,7 +157,7 @@ class Bert : public Encoder {
   EncoderConfig config_;
   ThreadPool pool_;  // hardware_concurrency threads for the linear layers
   Linear word_, position_, token_type_;
-  Norm embed_norm_;
+  LayerNormWeights embed_norm_;
   std::vector<Layer> layers_;
 };
 

@@ -9,17 +9,23 @@ int64_t config_positive_int(const nlohmann::json& c, const char* key, const std:
   return c[key].get<int64_t>();
 }
 
-namespace {
+int64_t config_positive_int(const nlohmann::json& c, std::initializer_list<const char*> keys,
+                            const std::string& where) {
+  std::string names;
+  for (const char* key : keys) {
+    if (c.contains(key) && !c[key].is_null()) return config_positive_int(c, key, where);
+    names += std::string(names.empty() ? "'" : " / '") + key + "'";
+  }
+  fail(where, ": config key ", names, " missing or not a positive integer");
+}
 
-int32_t token_id(const nlohmann::json& c, const char* key) {
+int32_t config_token_id(const nlohmann::json& c, const char* key) {
   if (!c.contains(key)) return -1;
   const auto& v = c[key];
   if (v.is_number_integer()) return v.get<int32_t>();
   if (v.is_array() && !v.empty() && v[0].is_number_integer()) return v[0].get<int32_t>();
   return -1;
 }
-
-}  // namespace
 
 ModelConfig llama_config_from_json(const nlohmann::json& c, const std::string& where) {
   if (!c.is_object()) fail(where, ": config is not a JSON object");
@@ -43,8 +49,8 @@ ModelConfig llama_config_from_json(const nlohmann::json& c, const std::string& w
   m.rope_theta = theta > 0 ? theta : 10000.0f;
   m.tie_word_embeddings = c.value("tie_word_embeddings", false);
   m.attention_bias = c.value("attention_bias", m.model_type == "qwen2");
-  m.bos_token_id = token_id(c, "bos_token_id");
-  m.eos_token_id = token_id(c, "eos_token_id");
+  m.bos_token_id = config_token_id(c, "bos_token_id");
+  m.eos_token_id = config_token_id(c, "eos_token_id");
   if (m.num_heads % m.num_kv_heads != 0)
     fail(where, ": num_attention_heads ", m.num_heads, " is not a multiple of num_key_value_heads ",
          m.num_kv_heads);

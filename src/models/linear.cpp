@@ -81,7 +81,8 @@ std::optional<QuantScheme> QuantizationInfo::scheme_for(const std::string& name)
 }
 
 Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
-                    const std::string& name, int64_t out, int64_t in, bool with_bias) {
+                    const std::string& name, int64_t out, int64_t in, bool with_bias,
+                    WeightLayout layout) {
   Linear l;
   l.name_ = name;
   l.out_ = out;
@@ -126,6 +127,13 @@ Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
           for (int64_t r = 0; r < out; ++r) l.zero_points_[size_t(r * l.groups_ + g)] = unpacked[size_t(g * out + r)];
       }
     }
+  } else if (layout == WeightLayout::InOut) {
+    expect_shape(ckpt, name + ".weight", {in, out});
+    const std::vector<float> w = ckpt.read_f32(name + ".weight");
+    l.owned_ = std::make_shared<std::vector<float>>(w.size());
+    for (int64_t i = 0; i < in; ++i)
+      for (int64_t o = 0; o < out; ++o) (*l.owned_)[size_t(o * in + i)] = w[size_t(i * out + o)];
+    l.weight_ = TensorView{DType::F32, {out, in}, l.owned_->data()};
   } else {
     expect_shape(ckpt, name + ".weight", {out, in});
     l.weight_ = float_tensor(ckpt, name + ".weight", l.owned_);

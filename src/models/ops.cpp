@@ -1,5 +1,7 @@
 #include "wquant/models/ops.h"
 
+#include "wquant/core/error.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -33,6 +35,36 @@ void rope(float* x, int64_t heads, int64_t head_dim, int64_t pos, float theta) {
   }
 }
 
+void layer_norm(const float* x, const float* weight, const float* bias, int64_t n, float eps,
+                float* out) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
+  const float mean = float(sum / double(n));
+  double var = 0;
+  for (int64_t i = 0; i < n; ++i) var += double(x[i] - mean) * double(x[i] - mean);
+  const float inv = 1.0f / std::sqrt(float(var / double(n)) + eps);
+  for (int64_t i = 0; i < n; ++i) {
+    const float y = (x[i] - mean) * inv;
+    out[i] = (weight ? y * weight[i] : y) + (bias ? bias[i] : 0.0f);
+  }
+}
+
+void rope_interleaved(float* x, int64_t heads, int64_t head_dim, int64_t rotary_dim, int64_t pos) {
+  for (int64_t i = 0; i < rotary_dim / 2; ++i) {
+    // transformers (create_sinusoidal_positions): inv_freq = 1 / 10000 **
+    // (arange(0, dim, 2) / dim) in f32, angle = float(pos) * inv_freq.
+    const float inv_freq = 1.0f / std::pow(10000.0f, float(2 * i) / float(rotary_dim));
+    const float angle = float(pos) * inv_freq;
+    const float c = std::cos(angle), s = std::sin(angle);
+    for (int64_t h = 0; h < heads; ++h) {
+      float* v = x + h * head_dim + 2 * i;
+      const float a = v[0], b = v[1];
+      v[0] = a * c - b * s;
+      v[1] = b * c + a * s;
+    }
+  }
+}
+
 void softmax(float* x, int64_t n) {
   const float m = *std::max_element(x, x + n);
   double sum = 0;
@@ -61,6 +93,55 @@ void attend(const float* q, const float* keys, const float* values, int64_t n_ke
   }
 }
 
+void causal_attention(const float* q, int64_t n, int64_t pos, const float* k_cache,
+                      const float* v_cache, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                      float scale, float* out) {
+  const int64_t q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, group = heads / kv_heads;
+  std::vector<float> scores;
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t len = pos + t + 1;  // causal: keys up to this query's position
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t kvh = h / group;
+      attend(q + t * q_dim + h * head_dim, k_cache + kvh * head_dim, v_cache + kvh * head_dim, len,
+             kv_dim, head_dim, scale, scores, out + t * q_dim + h * head_dim);
+    }
+  }
+}
+
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * float(M_SQRT1_2))); }
+
+float gelu_tanh(float x) {
+  // transformers NewGELUActivation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+  const float k = 0.7978845608028654f;  // sqrt(2 / pi)
+  return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+}
+
+Activation activation_from_name(const std::string& name, const std::string& where) {
+  if (name == "gelu") return Activation::Gelu;
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return Activation::GeluTanh;
+  if (name == "relu") return Activation::Relu;
+  if (name == "silu" || name == "swish") return Activation::Silu;
+  fail(where, ": activation '", name,
+       "' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu, silu)");
+}
+
+void activate(Activation act, float* x, int64_t n) {
+  switch (act) {
+    case Activation::Gelu:
+      for (int64_t i = 0; i < n; ++i) x[i] = gelu(x[i]);
+      break;
+    case Activation::GeluTanh:
+      for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
+      break;
+    case Activation::Relu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : 0.0f;
+      break;
+    case Activation::Silu:
+      for (int64_t i = 0; i < n; ++i) x[i] = silu(x[i]);
+      break;
+  }
+}
 
 }  // namespace wquant::ops

@@ -2,7 +2,10 @@
 // src/models/ and one line here.
 #include "wquant/core/error.h"
 #include "wquant/models/causal_lm.h"
+#include "codegen.h"
+#include "gpt2.h"
 #include "llama.h"
+#include "opt.h"
 
 namespace wquant {
 namespace {
@@ -16,6 +19,9 @@ constexpr Entry kModels[] = {
     {"llama", make_llama},
     {"mistral", make_llama},
     {"qwen2", make_llama},
+    {"gpt2", make_gpt2},
+    {"opt", make_opt},
+    {"codegen", make_codegen},
 };
 
 }  // namespace

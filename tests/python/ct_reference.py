@@ -29,10 +29,13 @@ def decompress(path):
 def quantized_model(float_model, path):
     """Returns a copy of the float model whose linear weights are the ones
     compressed-tensors dequantizes from wquant's output (everything else,
-    embeddings and norms, stays as transformers read it from the GGUF)."""
+    embeddings and norms, stays as transformers read it). GPT-2's Conv1D
+    modules store their weight [in, out]; wquant's output stores [out, in]."""
     import copy
+    from transformers.pytorch_utils import Conv1D
     model = copy.deepcopy(float_model)
     modules = dict(model.named_modules())
     for layer, w in decompress(path).items():
-        modules[layer].weight.data.copy_(w)
+        module = modules[layer]
+        module.weight.data.copy_(w.t() if isinstance(module, Conv1D) else w)
     return model

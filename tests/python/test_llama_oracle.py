@@ -29,11 +29,18 @@ def wquant_logits(tool_bin, checkpoint, ids, tmp_path, greedy=GREEDY):
 
 
 def reference(model, ids, greedy=GREEDY):
+    """Returns transformers' logits [n, vocab] of the prompt and `greedy`
+    tokens decoded one at a time through its KV cache (end-of-sequence is
+    not special: wquant's run_model does not stop at it either)."""
     x = torch.tensor([ids])
     with torch.no_grad():
-        logits = model(x).logits[0].numpy()
-        gen = model.generate(x, max_new_tokens=greedy, do_sample=False, min_new_tokens=greedy,
-                             pad_token_id=0)[0, len(ids):].tolist()
+        out = model(x, use_cache=True)
+        logits = out.logits[0].numpy()
+        past, last, gen = out.past_key_values, out.logits[0, -1], []
+        for _ in range(greedy):
+            gen.append(int(last.argmax()))
+            out = model(torch.tensor([[gen[-1]]]), past_key_values=past, use_cache=True)
+            past, last = out.past_key_values, out.logits[0, -1]
     return logits, gen
 
 

@@ -41,7 +41,10 @@ SPECS = {
     # decoder.project_in [64, 32] and project_out [32, 64] exist; post-LN layers.
     "opt-350m": Spec("opt", "AutoModelForCausalLM",
                      dict(_OPT, word_embed_proj_dim=32, do_layer_norm_before=False)),
-    "codegen": Spec("codegen", "AutoModelForCausalLM", dict(_GPT, rotary_dim=8, n_ctx=64)),
+    # 8 heads: two per qkv chunk, so the chunked q|v|k split order is exercised;
+    # rotary on 4 of each head's 8 values (partial, as codegen-350M: 32 of 64).
+    "codegen": Spec("codegen", "AutoModelForCausalLM",
+                    dict(_GPT, n_head=8, rotary_dim=4, n_ctx=64)),
     "llama": Spec("llama", "AutoModelForCausalLM", _DECODER),
     "mistral": Spec("mistral", "AutoModelForCausalLM", _DECODER),
     "qwen2": Spec("qwen2", "AutoModelForCausalLM", dict(_DECODER, tie_word_embeddings=True)),

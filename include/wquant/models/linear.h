@@ -37,13 +37,19 @@ class QuantizationInfo {
   std::vector<std::string> ignore_;
 };
 
+// How a float weight is stored: [out, in] (torch.nn.Linear) or [in, out]
+// (GPT-2's Conv1D). wquant's quantized output always stores [out, in].
+enum class WeightLayout { OutIn, InOut };
+
 class Linear {
  public:
   // Loads layer `name` (e.g. "model.layers.0.self_attn.q_proj") from ckpt.
-  // With `with_bias`, `name.bias` must exist. Throws Error naming the tensor,
-  // its shape and the expected shape when they disagree.
+  // With `with_bias`, `name.bias` must exist. A float InOut weight is
+  // transposed once at load into an owned f32 copy. Throws Error naming the
+  // tensor, its shape and the expected shape when they disagree.
   static Linear load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
-                     const std::string& name, int64_t out, int64_t in, bool with_bias);
+                     const std::string& name, int64_t out, int64_t in, bool with_bias,
+                     WeightLayout layout = WeightLayout::OutIn);
 
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }

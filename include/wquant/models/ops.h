@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace wquant::ops {
@@ -15,6 +16,17 @@ void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* 
 // pos * theta^(-2i / head_dim), computed in f32 as transformers does.
 void rope(float* x, int64_t heads, int64_t head_dim, int64_t pos, float theta);
 
+// out[i] = (x[i] - mean) / sqrt(var + eps) * weight[i] + bias[i], var the
+// biased variance, as torch.nn.LayerNorm computes it; weight / bias nullptr
+// mean 1 / 0 (a LayerNorm without elementwise affine). out may equal x.
+void layer_norm(const float* x, const float* weight, const float* bias, int64_t n, float eps,
+                float* out);
+
+// Rotates the first rotary_dim values of `heads` vectors of head_dim values
+// at position `pos` in place, the GPT-J / CodeGen "rotate_every_two" way:
+// pairs (2i, 2i + 1), angle pos * 10000^(-2i / rotary_dim) in f32.
+void rope_interleaved(float* x, int64_t heads, int64_t head_dim, int64_t rotary_dim, int64_t pos);
+
 // x[i] = exp(x[i] - max) / sum, for n values.
 void softmax(float* x, int64_t n);
 
@@ -24,7 +36,33 @@ void softmax(float* x, int64_t n);
 void attend(const float* q, const float* keys, const float* values, int64_t n_keys,
             int64_t stride, int64_t head_dim, float scale, std::vector<float>& scores, float* out);
 
+// Causal multi-head attention of n new queries q [n, heads * head_dim] at
+// positions pos .. pos + n - 1 over a cache holding keys / values of
+// positions 0 .. pos + n - 1 ([position, kv_heads * head_dim] each): out
+// [n, heads * head_dim]. Grouped-query: query head h reads key / value head
+// h / (heads / kv_heads). Scores are q . k * scale.
+void causal_attention(const float* q, int64_t n, int64_t pos, const float* k_cache,
+                      const float* v_cache, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                      float scale, float* out);
+
 // Returns x * sigmoid(x).
 float silu(float x);
+
+// Returns GELU(x) = x * Phi(x), exact (erf) form: transformers' "gelu".
+float gelu(float x);
+
+// Returns the tanh approximation of GELU, transformers' "gelu_new" (GPT-2,
+// CodeGen) and "gelu_pytorch_tanh".
+float gelu_tanh(float x);
+
+// The activation named by a config's activation_function / hidden_act.
+enum class Activation { Gelu, GeluTanh, Relu, Silu };
+
+// Returns the activation for `name` ("gelu", "gelu_new", "gelu_pytorch_tanh",
+// "relu", "silu"), or throws Error naming `where` and the supported names.
+Activation activation_from_name(const std::string& name, const std::string& where);
+
+// Applies `act` to x [n] in place.
+void activate(Activation act, float* x, int64_t n);
 
 }  // namespace wquant::ops

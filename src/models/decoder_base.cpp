@@ -1,0 +1,33 @@
+#include "decoder_base.h"
+
+#include <algorithm>
+
+#include "wquant/core/error.h"
+
+namespace wquant {
+
+DecoderBase::DecoderBase(ModelConfig config, int64_t context) : config_(std::move(config)) {
+  context_ = context > 0 ? std::min(context, config_.max_positions) : config_.max_positions;
+  caches_.resize(size_t(config_.num_layers));
+}
+
+void DecoderBase::reset() {
+  pos_ = 0;
+  for (auto& c : caches_) c.k.clear(), c.v.clear();
+}
+
+void DecoderBase::check_tokens(const int32_t* tokens, int64_t n) const {
+  if (n <= 0) fail("forward: no tokens");
+  if (pos_ + n > context_)
+    fail("forward: ", pos_, " cached + ", n, " new tokens exceed the context of ", context_);
+  for (int64_t t = 0; t < n; ++t)
+    if (tokens[t] < 0 || tokens[t] >= config_.vocab_size)
+      fail("forward: token id ", tokens[t], " outside the vocabulary of ", config_.vocab_size);
+}
+
+void DecoderBase::KvCache::append(const float* keys, const float* values, int64_t n, int64_t kv_dim) {
+  k.insert(k.end(), keys, keys + n * kv_dim);
+  v.insert(v.end(), values, values + n * kv_dim);
+}
+
+}  // namespace wquant

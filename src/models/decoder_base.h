@@ -1,0 +1,44 @@
+// DecoderBase: the bookkeeping every causal decoder in src/models/ shares
+// (KV caches, context, position, token checks). Internal to the models layer.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "wquant/io/checkpoint.h"
+#include "wquant/kernels/thread_pool.h"
+#include "wquant/models/causal_lm.h"
+#include "weights.h"
+
+namespace wquant {
+
+// A causal LM with one KV cache per layer, each [position, kv_dim] for keys
+// and for values, and a thread pool for the linear layers.
+class DecoderBase : public CausalLM {
+ public:
+  const ModelConfig& config() const override { return config_; }
+  int64_t position() const override { return pos_; }
+  int64_t context_length() const override { return context_; }
+  void reset() override;
+
+ protected:
+  // `context` caps the cache (0 or more than max_positions: max_positions).
+  DecoderBase(ModelConfig config, int64_t context);
+
+  // Throws Error unless n > 0 tokens fit after the cached ones and every id
+  // is inside the vocabulary.
+  void check_tokens(const int32_t* tokens, int64_t n) const;
+
+  struct KvCache {
+    std::vector<float> k, v;
+    void append(const float* keys, const float* values, int64_t n, int64_t kv_dim);
+  };
+
+  ModelConfig config_;
+  ThreadPool pool_;  // hardware_concurrency threads for the linear layers
+  int64_t context_ = 0;
+  int64_t pos_ = 0;
+  std::vector<KvCache> caches_;  // one per layer
+};
+
+}  // namespace wquant
