@@ -1,10 +1,12 @@
-// wquant embed MODEL TEXT... [--json] [--tokenizer FILE]
-// Sentence embeddings of each TEXT with an encoder model (BERT): the last
-// hidden state mean-pooled over the tokens and L2-normalised, as
-// sentence-transformers does for all-MiniLM-L6-v2; with two or more texts,
-// their cosine-similarity matrix.
+// wquant embed MODEL [TEXT...] [--file FILE] [--json] [--tokenizer FILE]
+// Sentence embeddings of each TEXT, then of each non-empty line of FILE, with
+// an encoder model (BERT): the last hidden state mean-pooled over the tokens
+// and L2-normalised, as sentence-transformers does for all-MiniLM-L6-v2;
+// with two or more texts, their cosine-similarity matrix.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,7 +22,7 @@ namespace wquant::cli {
 namespace {
 
 struct EmbedArgs {
-  std::string model, tokenizer;
+  std::string model, tokenizer, file;
   std::vector<std::string> texts;
   bool json = false;
 };
@@ -37,7 +39,24 @@ double cosine(const std::vector<float>& a, const std::vector<float>& b) {
   return d > 0 ? dot(a, b) / d : 0.0;
 }
 
-int run_embed(const EmbedArgs& a) {
+// Returns the lines of `path` that are not empty (a trailing '\r' removed).
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (line.ends_with('\r')) line.pop_back();
+    if (!line.empty()) lines.push_back(std::move(line));
+  }
+  if (lines.empty()) fail(path, ": no text (every line is empty)");
+  return lines;
+}
+
+int run_embed(EmbedArgs a) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!a.file.empty())
+    for (std::string& line : read_lines(a.file)) a.texts.push_back(std::move(line));
+  if (a.texts.empty()) fail("no text to embed: give TEXT arguments or --file");
   const auto ckpt = open_checkpoint(a.model);
   auto tokenizer = open_tokenizer(a.model, a.tokenizer);
   auto encoder = load_encoder(*ckpt);
@@ -60,8 +79,12 @@ int run_embed(const EmbedArgs& a) {
     for (size_t j = 0; j < embeddings.size(); ++j)
       similarity[i][j] = cosine(embeddings[i], embeddings[j]);
 
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double rss_mb = peak_rss_bytes() / 1e6;  // before printing, as eval reports it
   if (a.json) {
-    nlohmann::json out = {{"model", a.model}, {"hidden_size", H}};
+    nlohmann::json out = {{"model", a.model}, {"hidden_size", H}, {"seconds", seconds},
+                          {"peak_rss_mb", rss_mb}};
     nlohmann::json list = nlohmann::json::array();
     for (size_t i = 0; i < embeddings.size(); ++i)
       list.push_back({{"text", a.texts[i]}, {"tokens", ids[i].size()}, {"embedding", embeddings[i]}});
@@ -84,7 +107,8 @@ int run_embed(const EmbedArgs& a) {
       }
     }
   }
-  std::fprintf(stderr, "peak RSS %.1f MB\n", peak_rss_bytes() / 1e6);
+  std::fprintf(stderr, "%zu texts in %.2f s, peak RSS %.1f MB\n", embeddings.size(), seconds,
+               rss_mb);
   return 0;
 }
 
@@ -95,7 +119,8 @@ Command add_embed_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "embed", "Sentence embeddings (mean-pooled, normalised) of texts with an encoder model.");
   cmd->add_option("model", args->model, "model directory or .safetensors file")->required();
-  cmd->add_option("texts", args->texts, "the texts to embed")->required();
+  cmd->add_option("texts", args->texts, "the texts to embed");
+  cmd->add_option("--file", args->file, "also embed each non-empty line of this UTF-8 file");
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer.json to use");
   cmd->add_flag("--json", args->json, "print JSON with the full vectors");
   return [args]() { return run_embed(*args); };
