@@ -1,6 +1,8 @@
 // The SIMD linear kernels (linear.h): per-target drivers that split rows over
-// the thread pool and call the dot products of quantized_dot-inl.h and
-// float_dot-inl.h, and the entry points that dispatch to them once per call.
+// the thread pool and call the kernels of float_dot-inl.h (float matrix-
+// vector), quantized_matvec-inl.h (packed matrix-vector) and gemm-inl.h
+// (matrix-matrix, any weight), and the entry points that dispatch to them
+// once per call.
 
 // foreach_target.h re-includes this file once per target. The path must be
 // reachable from an include directory; include/ is the only one, hence "../src".
@@ -10,7 +12,9 @@
 #include "hwy/highway.h"
 
 #include "float_dot-inl.h"
-#include "quantized_dot-inl.h"
+#include "gemm-inl.h"
+#include "packed_decode-inl.h"
+#include "quantized_matvec-inl.h"
 
 #ifndef WQUANT_SRC_KERNELS_LINEAR_SIMD_ONCE_
 #define WQUANT_SRC_KERNELS_LINEAR_SIMD_ONCE_
@@ -26,9 +30,12 @@ static_assert(std::endian::native == std::endian::little,
               "packed int32 words are read as little-endian bytes");
 
 namespace wquant {
-// Tokens handled together by one pass over a weight row (they share each
-// decoded weight vector; DotPackedRow / DotFloatRow take up to 4).
+// Tokens handled together by one pass over a float weight row (they share
+// each weight vector; DotFloatRow takes up to 4).
 constexpr int64_t kTokenBlock = 4;
+// From this many tokens on, matmul runs the tiled GEMM (gemm-inl.h); below,
+// each token runs the matrix-vector kernels.
+constexpr int64_t kGemmMinTokens = 4;
 
 // Returns the rows per tile: a tile's weights (about 32 KiB) stay in cache
 // while every token block passes over them.
@@ -67,11 +74,68 @@ void ForRowsAndTokenBlocks(int64_t out, int64_t in, int64_t n_tokens, int64_t ro
   }, min_rows_per_thread(in, n_tokens));
 }
 
+// Returns xt [K, nt], the activations x [n_tokens, in] transposed for the
+// GEMM: xt[k * nt + t] = token t's activation at position k of the weight's
+// column order, 0 for padding tokens and columns. order(x_t, tmp) writes
+// one token in that order to tmp [K].
+template <class Order>
+hwy::AlignedFreeUniquePtr<float[]> TransposeActivations(const float* x, int64_t n_tokens,
+                                                        int64_t in, int64_t K, int64_t nt,
+                                                        const Order& order) {
+  auto xt = hwy::AllocateAligned<float>(size_t(K * nt));
+  std::fill(xt.get(), xt.get() + K * nt, 0.0f);
+  std::vector<float> tmp(static_cast<size_t>(K));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    order(x + t * in, tmp.data());
+    for (int64_t k = 0; k < K; ++k) xt[size_t(k * nt + t)] = tmp[size_t(k)];
+  }
+  return xt;
+}
+
+// Splits rows over the pool in panels of kPanelRows and runs the GEMM on
+// each. make_dequantize() is called once per thread chunk and returns
+// dequantize(row, k0, depth, out), which writes W's row `row`, packed-order
+// columns [k0, k0 + depth), in f32 to out.
+template <class MakeDequantize>
+void GemmRows(int64_t out, int64_t in, int64_t n_tokens, int64_t K, const float* xt,
+              const float* bias, float* y, ThreadPool& pool,
+              const MakeDequantize& make_dequantize) {
+  const int64_t nt = (n_tokens + kTokenTile - 1) / kTokenTile * kTokenTile;
+  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+    auto wd = hwy::AllocateAligned<float>(size_t(kPanelRows * kDepth));
+    auto yt = hwy::AllocateAligned<float>(size_t(kPanelRows * nt));
+    std::fill(wd.get(), wd.get() + kPanelRows * kDepth, 0.0f);
+    auto dequantize = make_dequantize();
+    for (int64_t p0 = begin; p0 < end; p0 += kPanelRows) {
+      const int64_t rows = std::min(kPanelRows, end - p0);
+      std::fill(yt.get(), yt.get() + kPanelRows * nt, 0.0f);
+      GemmPanel(rows, K, xt, nt, [&](int64_t i, int64_t k0, int64_t depth, float* dst) HWY_ATTR {
+        dequantize(p0 + i, k0, depth, dst);
+      }, wd.get(), yt.get());
+      for (int64_t i = 0; i < rows; ++i) {
+        const float b = bias ? bias[p0 + i] : 0.0f;
+        for (int64_t t = 0; t < n_tokens; ++t) y[t * out + p0 + i] = yt[size_t(i * nt + t)] + b;
+      }
+    }
+  }, std::max<int64_t>(kMicroRows, min_rows_per_thread(in, n_tokens)));
+}
+
 template <typename T>
 void MatMulFloatTyped(const FloatMatrixView& w, const float* x, int64_t n_tokens,
                       const float* bias, float* y, ThreadPool& pool) {
   const int64_t out = w.rows, in = w.cols;
   const T* weights = static_cast<const T*>(w.data);
+  if (n_tokens >= kGemmMinTokens) {
+    const int64_t nt = (n_tokens + kTokenTile - 1) / kTokenTile * kTokenTile;
+    const auto xt = TransposeActivations(x, n_tokens, in, in, nt, [&](const float* xr, float* o) {
+      std::copy(xr, xr + in, o);
+    });
+    return GemmRows(out, in, n_tokens, in, xt.get(), bias, y, pool, [&] {
+      return [&](int64_t r, int64_t k0, int64_t depth, float* dst) HWY_ATTR {
+        FloatRowTile(weights + r * in, k0, depth, dst);
+      };
+    });
+  }
   ForRowsAndTokenBlocks(out, in, n_tokens, in * int64_t(sizeof(T)), pool, [&] {
     return [&](int64_t r, int64_t t0, int64_t k) {
       float sums[kTokenBlock];
@@ -114,70 +178,96 @@ inline void ScalesToF32(const QuantizedMatrixView& w, int64_t first, int64_t cou
   }
 }
 
+// Matrix-vector (and a few tokens, each on its own): rows 4 at a time,
+// every weight byte decoded once per token. DotPackedRows sums codes u =
+// q + CodeOffset (4 and 2 bits); the offset and the zero-points are taken
+// off per row as sum_g scale_g (CodeOffset + zp_g) (sum of x over g).
 template <int kBits>
-void MatMulPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
+void MatvecPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
                   const float* bias, float* y, ThreadPool& pool) {
-  constexpr int64_t kPerWord = 32 / kBits;
-  const int64_t out = w.rows, in = w.cols, N = int64_t(hn::Lanes(hn::ScalableTag<float>()));
-  const int64_t words = w.row_words(), blocks = (words + N - 1) / N;
-  const int64_t n_groups = w.n_groups(), group = w.group_cols();
-
-  // Activations in packed order, one row of blocks * N * kPerWord per token,
-  // and for zero-points the sum of each token's x over each group.
-  const int64_t xp_stride = blocks * N * kPerWord;
-  auto xp = hwy::AllocateAligned<float>(size_t(std::max<int64_t>(n_tokens * xp_stride, 1)));
-  std::vector<float> group_sums(w.zero_points ? size_t(n_tokens * n_groups) : 0);
+  const PackedLayout<kBits> L(w);
+  const int64_t out = w.rows, in = w.cols, n_groups = L.n_groups;
+  // Groups that are not whole chunks go through DotPackedRowLaneScales,
+  // which decodes q itself (no offset).
+  const bool lanes = L.group_chunks == 0;
+  const float offset = lanes ? 0.0f : CodeOffset<kBits>();
+  const bool correct = offset != 0.0f || w.zero_points;
+  // Activations in packed order, and each token's sum of x over each group.
+  auto xp = hwy::AllocateAligned<float>(size_t(n_tokens * L.K));
+  std::vector<float> group_sums(correct ? size_t(n_tokens * n_groups) : 0);
   for (int64_t t = 0; t < n_tokens; ++t) {
     const float* xt = x + t * in;
-    PermuteToPackedOrder(xt, in, kPerWord, N, blocks, xp.get() + t * xp_stride);
-    for (int64_t g = 0; w.zero_points && g < n_groups; ++g) {
+    PermuteToPackedOrder<kBits>(xt, in, L.chunks, xp.get() + t * L.K);
+    for (int64_t g = 0; correct && g < n_groups; ++g) {
       float sum = 0.0f;
-      for (int64_t c = g * group; c < std::min(in, (g + 1) * group); ++c) sum += xt[c];
+      for (int64_t c = g * L.group; c < std::min(in, (g + 1) * L.group); ++c) sum += xt[c];
       group_sums[size_t(t * n_groups + g)] = sum;
     }
   }
-
-  // A block of N words lies in one group when a group is a multiple of N
-  // words; otherwise each word's scale is spelled out (RowScales::per_word).
-  const int64_t words_per_group = n_groups == 1 ? words : group / kPerWord;
-  const bool per_word = n_groups > 1 && words_per_group % N != 0;
-  const int64_t blocks_per_group = n_groups == 1 || per_word ? 0 : words_per_group / N;
   const uint8_t* packed = static_cast<const uint8_t*>(w.packed);
-  ForRowsAndTokenBlocks(out, in, n_tokens, words * 4, pool, [&] {
-    return [&, group_scales = std::vector<float>(size_t(n_groups)),
-            word_scales = std::vector<float>(per_word ? size_t(blocks * N) : 0)](
-               int64_t r, int64_t t0, int64_t k) mutable {
-      const int64_t first_scale = w.scale_index(r, 0);  // of the row's group 0
-      ScalesToF32(w, first_scale, n_groups, group_scales.data());
-      if (per_word) {
-        for (int64_t g = 0, i = 0; g < n_groups; ++g) {
-          for (const int64_t end = std::min(words, i + words_per_group); i < end; ++i) {
-            word_scales[size_t(i)] = group_scales[size_t(g)];
+  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+    std::vector<float> scales(size_t(4 * n_groups)), coef(scales.size());
+    std::vector<float> lane_scales(lanes ? size_t(4 * L.K) : 0);
+    for (int64_t r0 = begin; r0 < end; r0 += 4) {
+      const int64_t rows = std::min<int64_t>(4, end - r0);
+      for (int64_t i = 0; i < rows; ++i) {
+        const int64_t first = w.scale_index(r0 + i, 0);
+        float* s = scales.data() + i * n_groups;
+        ScalesToF32(w, first, n_groups, s);
+        if (correct) {
+          GroupCorrections(s, w.zero_points ? w.zero_points + first : nullptr, offset, n_groups,
+                           coef.data() + i * n_groups);
+        }
+        for (int64_t k = 0; lanes && k < L.K; ++k) lane_scales[size_t(i * L.K + k)] = s[L.group_of(k)];
+      }
+      const uint8_t* row = packed + r0 * L.row_bytes;
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        const float* xt = xp.get() + t * L.K;
+        float sums[4];
+        if (lanes) {
+          for (int64_t i = 0; i < rows; ++i) {
+            sums[i] = DotPackedRowLaneScales<kBits>(row + i * L.row_bytes, L.row_bytes, L.chunks,
+                                                    xt, lane_scales.data() + i * L.K);
+          }
+        } else {
+          const auto dot = [&](auto k) HWY_ATTR {
+            DotPackedRows<kBits, decltype(k)::value>(row, L.row_bytes, L.chunks, xt,
+                                                     L.group_chunks, scales.data(), n_groups,
+                                                     sums);
+          };
+          switch (rows) {
+            case 1: dot(std::integral_constant<int, 1>()); break;
+            case 2: dot(std::integral_constant<int, 2>()); break;
+            case 3: dot(std::integral_constant<int, 3>()); break;
+            default: dot(std::integral_constant<int, 4>()); break;
           }
         }
-      }
-      const RowScales scales{group_scales.data(), blocks_per_group,
-                             per_word ? word_scales.data() : nullptr};
-      float sums[kTokenBlock];
-      const uint8_t* row = packed + r * words * 4;
-      const float* xt = xp.get() + t0 * xp_stride;
-      switch (k) {
-        case 1: DotPackedRow<kBits, 1>(row, words, xt, xp_stride, scales, sums); break;
-        case 2: DotPackedRow<kBits, 2>(row, words, xt, xp_stride, scales, sums); break;
-        case 3: DotPackedRow<kBits, 3>(row, words, xt, xp_stride, scales, sums); break;
-        default: DotPackedRow<kBits, 4>(row, words, xt, xp_stride, scales, sums); break;
-      }
-      for (int64_t t = 0; t < k; ++t) {
-        float v = sums[t];
-        if (w.zero_points) {  // sum_c (q - zp) s x = sum_c q s x - sum_g s zp sum(x over g)
-          const float* gs = group_sums.data() + (t0 + t) * n_groups;
-          const int8_t* zp = w.zero_points + first_scale;
-          for (int64_t g = 0; g < n_groups; ++g) {
-            v -= group_scales[size_t(g)] * float(zp[g]) * gs[g];
+        for (int64_t i = 0; i < rows; ++i) {
+          float v = sums[i];
+          if (correct) {
+            v -= DotF32(coef.data() + i * n_groups, group_sums.data() + t * n_groups, n_groups);
           }
+          y[t * out + r0 + i] = v + (bias ? bias[r0 + i] : 0.0f);
         }
-        y[(t0 + t) * out + r] = v + (bias ? bias[r] : 0.0f);
       }
+    }
+  }, std::max<int64_t>(4, min_rows_per_thread(in, n_tokens)));
+}
+
+// Matrix-matrix for packed weights: tiles dequantized into f32, reused by all tokens.
+template <int kBits>
+void GemmPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
+                const float* bias, float* y, ThreadPool& pool) {
+  const PackedLayout<kBits> L(w);
+  const int64_t in = w.cols;
+  const int64_t nt = (n_tokens + kTokenTile - 1) / kTokenTile * kTokenTile;
+  const auto xt = TransposeActivations(x, n_tokens, in, L.K, nt, [&](const float* xr, float* o) {
+    PermuteToPackedOrder<kBits>(xr, in, L.chunks, o);
+  });
+  GemmRows(w.rows, in, n_tokens, L.K, xt.get(), bias, y, pool, [&] {
+    return [&, lane = std::vector<float>(size_t(2 * kDepth))](
+               int64_t r, int64_t k0, int64_t depth, float* dst) mutable HWY_ATTR {
+      PackedRowTile<kBits>(w, L, r, k0, depth, lane.data(), dst);
     };
   });
 }
@@ -186,10 +276,14 @@ void MatMulPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens
 // f32 [n_tokens, in].
 void MatMulQuantizedT(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
                       const float* bias, float* y, ThreadPool& pool) {
+  const bool gemm = n_tokens >= kGemmMinTokens;
   switch (w.bits) {
-    case 2: return MatMulPacked<2>(w, x, n_tokens, bias, y, pool);
-    case 4: return MatMulPacked<4>(w, x, n_tokens, bias, y, pool);
-    default: return MatMulPacked<8>(w, x, n_tokens, bias, y, pool);
+    case 2: return gemm ? GemmPacked<2>(w, x, n_tokens, bias, y, pool)
+                        : MatvecPacked<2>(w, x, n_tokens, bias, y, pool);
+    case 4: return gemm ? GemmPacked<4>(w, x, n_tokens, bias, y, pool)
+                        : MatvecPacked<4>(w, x, n_tokens, bias, y, pool);
+    default: return gemm ? GemmPacked<8>(w, x, n_tokens, bias, y, pool)
+                         : MatvecPacked<8>(w, x, n_tokens, bias, y, pool);
   }
 }
 
@@ -210,8 +304,7 @@ HWY_EXPORT(MatMulQuantizedT);
 bool has_simd_kernel(const WeightMatrix& w) {
   const auto* q = std::get_if<QuantizedMatrixView>(&w);
   if (!q) return true;
-  if (q->bits != 2 && q->bits != 4 && q->bits != 8) return false;
-  return q->n_groups() == 1 || q->group_size % (32 / q->bits) == 0;
+  return q->bits == 2 || q->bits == 4 || q->bits == 8;
 }
 
 void matmul(const WeightMatrix& w, const void* x, DType x_dtype, int64_t n_tokens,

@@ -14,14 +14,28 @@
 //    (w = float(q - zero_point) * scale), then accumulates sum_c w[c] x[c]
 //    in double, adds the bias in double and rounds once to f32.
 //  * matvec / matmul: Highway SIMD, dispatched once per call to the best
-//    target compiled in (simd_target.h forces one). Dequantization is fused
-//    into the dot products and accumulation is in f32 in a different order,
-//    so results differ from the reference by rounding only (the tests'
-//    bound: (in + 32) * 2^-24 * sum_c |s| (|q| + |zp|) |x_c|). Rows are split
-//    over the pool's threads; the result does not depend on the thread count.
-//    3-bit weights, and per-group weights whose group size is not a multiple
-//    of the values per int32 word (32 / bits), take the reference path
-//    (still multithreaded).
+//    target compiled in (simd_target.h forces one). Two kernels:
+//    - fewer than 4 tokens (decode): each token on its own, rows 4 at a
+//      time, the weight bytes decoded in registers and the scale applied
+//      once per group (src/kernels/quantized_matvec-inl.h). Below 8 bits it
+//      sums the unsigned codes u = q + 2^(b-1) (cheaper to decode, and
+//      decoding bounds 4-bit speed) and takes off sum_g s_g (2^(b-1) + zp_g)
+//      (sum of x over g); 8-bit decodes q exactly and takes off the
+//      zero-points the same way.
+//    - 4 tokens or more (prompt): a tiled GEMM; tiles of 48 rows x 256
+//      columns are dequantized to f32 exactly as the reference does, then
+//      reused by every token (src/kernels/gemm-inl.h). Never a whole
+//      dequantized copy.
+//    Accumulation is in f32 in another order, so results differ from the
+//    reference by rounding only: the tests' bound is
+//      (in + 32) * 2^-24 * sum_c |s| (|q| + |zp| + o_b) |x_c|,
+//    o_b = 2^b below 8 bits (the offset terms of the matrix-vector kernel:
+//    |u| <= |q| + 2^(b-1) and |2^(b-1) + zp| <= 2^(b-1) + |zp|), 0 for 8 bits
+//    and float weights. Rows are split over the pool's threads, and each
+//    token's outputs are computed on their own: results depend neither on
+//    the thread count nor on the other tokens of the call (but a token
+//    through matvec and through a >= 4-token matmul may differ by rounding).
+//    3-bit weights take the reference path (still multithreaded).
 #pragma once
 
 #include <cstdint>
@@ -52,7 +66,7 @@ void matmul_ref(const WeightMatrix& w, const void* x, DType x_dtype, int64_t n_t
 void weight_row_f32(const WeightMatrix& w, int64_t r, float* out);
 
 // Returns true if matvec / matmul run w through a SIMD kernel, false if they
-// take the reference path (3 bits; group size not a multiple of 32 / bits).
+// take the reference path (3 bits).
 bool has_simd_kernel(const WeightMatrix& w);
 
 }  // namespace wquant

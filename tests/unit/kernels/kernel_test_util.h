@@ -51,11 +51,19 @@ inline Activations make_activations(const std::vector<float>& x, DType dtype) {
   return a;
 }
 
+// Returns the extra per-weight magnitude of the matrix-vector kernel's
+// terms for b-bit weights (linear.h): below 8 bits it sums the unsigned codes
+// u = q + 2^(b-1) and takes off (2^(b-1) + zp) s (sum of x), terms up to
+// |s| (|q| + 2^(b-1)) |x| and |s| (2^(b-1) + |zp|) |x|: 2^b more than
+// |s| (|q| + |zp|) |x| together. 8-bit decodes q itself: 0.
+inline int code_offset_magnitude(int bits) { return bits < 8 ? 1 << bits : 0; }
+
 // Returns, per output (t, r) of y [n_tokens, out], the magnitude
-//   M = |bias_r| + sum_c |scale| (|q_c| + |zero_point|) |x_t,c|
+//   M = |bias_r| + sum_c |scale| (|q_c| + |zero_point| + code_offset_magnitude) |x_t,c|
 // that bounds every term (and every partial sum) of both computations.
 inline std::vector<double> magnitudes(const QuantizedTensor& w, const std::vector<float>& x,
                                       int64_t n_tokens, const std::vector<float>& bias) {
+  const int offset = code_offset_magnitude(w.scheme.bits);
   std::vector<double> m(size_t(n_tokens * w.rows));
   for (int64_t t = 0; t < n_tokens; ++t) {
     for (int64_t r = 0; r < w.rows; ++r) {
@@ -64,7 +72,7 @@ inline std::vector<double> magnitudes(const QuantizedTensor& w, const std::vecto
         const int64_t s = w.scale_index(r, c);
         const int zp = w.zero_points.empty() ? 0 : w.zero_points[size_t(s)];
         sum += std::fabs(double(w.scales[size_t(s)])) *
-               (std::abs(int(w.q[size_t(r * w.cols + c)])) + std::abs(zp)) *
+               (std::abs(int(w.q[size_t(r * w.cols + c)])) + std::abs(zp) + offset) *
                std::fabs(double(x[size_t(t * w.cols + c)]));
       }
       m[size_t(t * w.rows + r)] = sum;

@@ -69,10 +69,11 @@ struct Granularities {
 
 void PrintTo(const Granularities& g, std::ostream* os) { *os << g.name; }
 
-// Group sizes: 16 is a multiple of the values per word for every width; 24
-// not for 2 bits (reference path), and 3 or 6 words per group (per-word
-// scales); 32 one or more whole vectors of words on some targets and not on
-// others; 7 never (reference path, except where in <= 7: one group).
+// Group sizes: the matrix-vector kernel needs groups of whole chunks (N
+// bytes: 8 columns for 8-bit on AVX2, 16 for 4-bit, 32 for 2-bit; half on
+// SSE4), else it scales lane by lane: 16 and 32 are whole chunks for some
+// widths and targets and not others, 24 and 7 never (7 is one group where
+// in <= 7), 128 always.
 const Granularities kGranularities[] = {
     {Granularity::PerTensor, 0, "tensor"}, {Granularity::PerChannel, 0, "channel"},
     {Granularity::PerGroup, 7, "g7"},      {Granularity::PerGroup, 16, "g16"},
@@ -185,22 +186,88 @@ struct Fixture {
         packed(qt, DType::F16) {}
 };
 
-// Each token's outputs do not depend on the other tokens of the call (nor on
-// how many share a pass over the weights): matmul row t == matvec(x_t), bit for bit.
-TEST(SimdKernels, MatmulTokensEqualMatvecBitwise) {
+// Each token's outputs do not depend on the other tokens of the call: with
+// the tokens in another order (GEMM path, from 4 tokens on, tokens in
+// different vector lanes), or one at a time (matrix-vector path, below 4),
+// every output is the same bit for bit.
+TEST(SimdKernels, TokenOutputsDoNotDependOnOtherTokensBitwise) {
   const Fixture f(17, 259);
-  const std::vector<float> x = random_floats(size_t(5 * f.in), 0.0f, 1.0f, 8);
+  const int64_t n = 6;
+  const std::vector<float> x = random_floats(size_t(n * f.in), 0.0f, 1.0f, 8);
+  std::vector<float> x_rev(x.size());
+  for (int64_t t = 0; t < n; ++t) {
+    std::copy_n(x.begin() + t * f.in, f.in, x_rev.begin() + (n - 1 - t) * f.in);
+  }
+  const std::vector<uint16_t> w16 = [&] {
+    std::vector<uint16_t> v(size_t(f.out * f.in));
+    from_f32(x.data(), v.size(), DType::BF16, v.data());  // any values will do
+    return v;
+  }();
   for (const WeightMatrix& wm : {WeightMatrix(f.packed.view()),
-                                 WeightMatrix(FloatMatrixView{DType::F32, f.out, f.in, x.data()})}) {
-    if (std::holds_alternative<FloatMatrixView>(wm) && f.out > 5) continue;  // x is 5 rows
+                                 WeightMatrix(FloatMatrixView{DType::BF16, f.out, f.in, w16.data()})}) {
     for (const std::string& target : available_simd_targets()) {
       ScopedSimdTarget forced(target);
-      std::vector<float> y(size_t(5 * f.out)), yt(size_t(f.out));
-      matmul(wm, x.data(), DType::F32, 5, nullptr, y.data(), pool());
-      for (int64_t t = 0; t < 5; ++t) {
-        matvec(wm, x.data() + t * f.in, DType::F32, nullptr, yt.data(), pool());
-        EXPECT_EQ(0, std::memcmp(yt.data(), y.data() + t * f.out, yt.size() * 4))
+      std::vector<float> y(size_t(n * f.out)), y_rev(y.size()), y2(size_t(2 * f.out));
+      matmul(wm, x.data(), DType::F32, n, nullptr, y.data(), pool());
+      matmul(wm, x_rev.data(), DType::F32, n, nullptr, y_rev.data(), pool());
+      for (int64_t t = 0; t < n; ++t) {
+        EXPECT_EQ(0, std::memcmp(y.data() + t * f.out, y_rev.data() + (n - 1 - t) * f.out,
+                                 size_t(f.out) * 4))
             << target << " token " << t;
+      }
+      matmul(wm, x.data(), DType::F32, 2, nullptr, y2.data(), pool());
+      for (int64_t t = 0; t < 2; ++t) {
+        std::vector<float> yt(size_t(f.out));
+        matvec(wm, x.data() + t * f.in, DType::F32, nullptr, yt.data(), pool());
+        EXPECT_EQ(0, std::memcmp(yt.data(), y2.data() + t * f.out, yt.size() * 4))
+            << target << " token " << t;
+      }
+    }
+  }
+}
+
+// The GEMM's tiles and tails: rows not a multiple of the 6-row micro-kernel
+// nor of the 48-row panel, columns over several 256-column tiles with a
+// short last one, tokens over several 16-token tiles with a short last one,
+// groups whole chunks or not; 1 and 2 threads; every target.
+TEST(SimdKernels, GemmTilesAndTailsMatchTheReference) {
+  struct Case {
+    int bits;
+    Granularity granularity;
+    int64_t group;
+    bool symmetric;
+  };
+  const Case cases[] = {{8, Granularity::PerChannel, 0, true},
+                        {8, Granularity::PerGroup, 32, false},
+                        {4, Granularity::PerGroup, 32, false},
+                        {4, Granularity::PerGroup, 128, true},
+                        {4, Granularity::PerGroup, 24, false},  // groups not whole chunks
+                        {2, Granularity::PerGroup, 64, false}};
+  uint32_t seed = 300;
+  for (const auto& [out, in, n] : {std::tuple<int64_t, int64_t, int64_t>{53, 600, 17},
+                                  {97, 1030, 4}, {7, 40, 33}}) {
+    const std::vector<float> bias = random_floats(size_t(out), 0.0f, 1.0f, seed++);
+    const Activations x =
+        make_activations(random_floats(size_t(n * in), 0.3f, 1.0f, seed++), DType::F32);
+    for (const Case& c : cases) {
+      const QuantizedTensor qt =
+          quantize(random_floats(size_t(out * in), c.symmetric ? 0.0f : 0.3f, 0.05f, seed++).data(),
+                   out, in, test::make_scheme(c.bits, c.granularity, c.symmetric, c.group),
+                   DType::BF16);
+      const PackedQuantizedMatrix packed(qt, DType::BF16);
+      std::vector<float> ref(size_t(n * out)), y(ref.size());
+      matmul_ref(packed.view(), x.bytes.data(), DType::F32, n, bias.data(), ref.data());
+      const std::vector<double> mag = test::magnitudes(qt, x.f32, n, bias);
+      for (const std::string& target : available_simd_targets()) {
+        ScopedSimdTarget forced(target);
+        for (size_t threads : {1, 2}) {
+          SCOPED_TRACE(testing::Message() << qt.scheme.describe() << " [" << out << ", " << in
+                       << "] n " << n << " " << target << " threads " << threads);
+          ThreadPool p(threads);
+          std::fill(y.begin(), y.end(), -1e30f);
+          matmul(packed.view(), x.bytes.data(), DType::F32, n, bias.data(), y.data(), p);
+          ASSERT_TRUE(all_near(y, ref, mag, in));
+        }
       }
     }
   }
@@ -283,11 +350,11 @@ TEST(SimdKernels, ToleranceSeesOneQuantizationStep) {
   }
 }
 
-TEST(SimdKernels, ReferencePathForThreeBitsAndOddGroups) {
+TEST(SimdKernels, ReferencePathForThreeBitsOnly) {
   EXPECT_FALSE(has_simd_kernel(Fixture(3, 40, 3, 32).packed.view()));
-  EXPECT_FALSE(has_simd_kernel(Fixture(3, 40, 4, 12).packed.view()));  // 12 % 8 != 0
-  EXPECT_TRUE(has_simd_kernel(Fixture(3, 40, 8, 12).packed.view()));   // 12 % 4 == 0
-  EXPECT_TRUE(has_simd_kernel(Fixture(3, 10, 4, 12).packed.view()));   // one group per row
+  EXPECT_TRUE(has_simd_kernel(Fixture(3, 40, 4, 12).packed.view()));  // groups not whole chunks
+  EXPECT_TRUE(has_simd_kernel(Fixture(3, 40, 8, 12).packed.view()));
+  EXPECT_TRUE(has_simd_kernel(Fixture(3, 10, 2, 7).packed.view()));
   EXPECT_TRUE(has_simd_kernel(FloatMatrixView{DType::BF16, 1, 1, nullptr}));
 }
 
