@@ -21,6 +21,7 @@
 #include "wquant/core/error.h"
 #include "wquant/models/config.h"
 #include "wquant/models/encoder.h"
+#include "wquant/kernels/attention.h"
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "bert.h"
@@ -125,7 +126,9 @@ class Bert : public Encoder {
     l.query.forward(x, n, q.data(), pool_);
     l.key.forward(x, n, k.data(), pool_);
     l.value.forward(x, n, v.data(), pool_);
-    attention(q.data(), k.data(), v.data(), n, attn.data());
+    const int64_t hd = H / c.num_heads;
+    attention({c.num_heads, c.num_heads, hd}, q.data(), n, k.data(), v.data(), n, /*causal=*/false,
+              1.0f / std::sqrt(float(hd)), attn.data(), pool_);
     l.attn_out.forward(attn.data(), n, o.data(), pool_);
     for (int64_t t = 0; t < n; ++t) {
       for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[size_t(t * H + i)];
@@ -139,19 +142,6 @@ class Bert : public Encoder {
       for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[size_t(t * H + i)];
       l.output_norm.apply(x + t * H, H, c.layer_norm_eps, x + t * H);
     }
-  }
-
-  // Bidirectional multi-head attention: out [n, hidden] from q, k, v
-  // [n, hidden] (heads side by side), every query seeing all n keys.
-  void attention(const float* q, const float* k, const float* v, int64_t n, float* out) const {
-    const EncoderConfig& c = config_;
-    const int64_t H = c.hidden_size, hd = H / c.num_heads;
-    const float scale = 1.0f / std::sqrt(float(hd));
-    std::vector<float> scores;
-    for (int64_t t = 0; t < n; ++t)  // bidirectional: every query sees all n keys
-      for (int64_t h = 0; h < c.num_heads; ++h)
-        ops::attend(q + t * H + h * hd, k + h * hd, v + h * hd, n, H, hd, scale, scores,
-                    out + t * H + h * hd);
   }
 
   EncoderConfig config_;

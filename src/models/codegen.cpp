@@ -23,6 +23,7 @@
 #include <cmath>
 
 #include "wquant/core/error.h"
+#include "wquant/kernels/attention.h"
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "codegen.h"
@@ -134,8 +135,8 @@ class CodeGen : public DecoderBase {
     }
     KvCache& cache = caches_[index];
     cache.append(k.data(), v.data(), n, H);
-    ops::causal_attention(q.data(), n, pos_, cache.k.data(), cache.v.data(), c.num_heads,
-                          c.num_heads, hd, 1.0f / std::sqrt(float(hd)), attn.data());
+    attention({c.num_heads, c.num_heads, hd}, q.data(), n, cache.k.data(), cache.v.data(), pos_ + n,
+              /*causal=*/true, 1.0f / std::sqrt(float(hd)), attn.data(), pool_);
     l.out.forward(attn.data(), n, o.data(), pool_);
 
     std::vector<float> mid(size_t(n * I)), mlp(size_t(n * H));

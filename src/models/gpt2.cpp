@@ -19,6 +19,7 @@
 #include <cmath>
 
 #include "wquant/core/error.h"
+#include "wquant/kernels/attention.h"
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "decoder_base.h"
@@ -129,8 +130,8 @@ class Gpt2 : public DecoderBase {
     cache.append(k.data(), v.data(), n, H);
     float scale = scale_weights_ ? 1.0f / std::sqrt(float(hd)) : 1.0f;
     if (scale_by_layer_) scale /= float(index + 1);
-    ops::causal_attention(q.data(), n, pos_, cache.k.data(), cache.v.data(), c.num_heads,
-                          c.num_heads, hd, scale, attn.data());
+    attention({c.num_heads, c.num_heads, hd}, q.data(), n, cache.k.data(), cache.v.data(), pos_ + n,
+              /*causal=*/true, scale, attn.data(), pool_);
     l.attn_proj.forward(attn.data(), n, o.data(), pool_);
     for (int64_t i = 0; i < n * H; ++i) x[i] += o[size_t(i)];
 

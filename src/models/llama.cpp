@@ -17,6 +17,7 @@
 
 #include "wquant/core/error.h"
 #include "wquant/models/causal_lm.h"
+#include "wquant/kernels/attention.h"
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "decoder_base.h"
@@ -94,8 +95,8 @@ class Llama : public DecoderBase {
       ops::rope(k.data() + t * kv_dim, c.num_kv_heads, hd, pos_ + t, c.rope_theta);
     }
     cache.append(k.data(), v.data(), n, kv_dim);
-    ops::causal_attention(q.data(), n, pos_, cache.k.data(), cache.v.data(), c.num_heads,
-                          c.num_kv_heads, hd, 1.0f / std::sqrt(float(hd)), attn.data());
+    attention({c.num_heads, c.num_kv_heads, hd}, q.data(), n, cache.k.data(), cache.v.data(), pos_ + n,
+              /*causal=*/true, 1.0f / std::sqrt(float(hd)), attn.data(), pool_);
     l.o.forward(attn.data(), n, o.data(), pool_);
     for (int64_t i = 0; i < n * H; ++i) x[i] += o[size_t(i)];
 

@@ -76,38 +76,6 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void attend(const float* q, const float* keys, const float* values, int64_t n_keys,
-            int64_t stride, int64_t head_dim, float scale, std::vector<float>& scores, float* out) {
-  scores.resize(static_cast<size_t>(n_keys));
-  for (int64_t j = 0; j < n_keys; ++j) {
-    const float* k = keys + j * stride;
-    float s = 0;
-    for (int64_t d = 0; d < head_dim; ++d) s += q[d] * k[d];
-    scores[size_t(j)] = s * scale;
-  }
-  softmax(scores.data(), n_keys);
-  for (int64_t d = 0; d < head_dim; ++d) out[d] = 0;
-  for (int64_t j = 0; j < n_keys; ++j) {
-    const float* v = values + j * stride;
-    for (int64_t d = 0; d < head_dim; ++d) out[d] += scores[size_t(j)] * v[d];
-  }
-}
-
-void causal_attention(const float* q, int64_t n, int64_t pos, const float* k_cache,
-                      const float* v_cache, int64_t heads, int64_t kv_heads, int64_t head_dim,
-                      float scale, float* out) {
-  const int64_t q_dim = heads * head_dim, kv_dim = kv_heads * head_dim, group = heads / kv_heads;
-  std::vector<float> scores;
-  for (int64_t t = 0; t < n; ++t) {
-    const int64_t len = pos + t + 1;  // causal: keys up to this query's position
-    for (int64_t h = 0; h < heads; ++h) {
-      const int64_t kvh = h / group;
-      attend(q + t * q_dim + h * head_dim, k_cache + kvh * head_dim, v_cache + kvh * head_dim, len,
-             kv_dim, head_dim, scale, scores, out + t * q_dim + h * head_dim);
-    }
-  }
-}
-
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * float(M_SQRT1_2))); }

@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "wquant/core/error.h"
+#include "wquant/kernels/attention.h"
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "decoder_base.h"
@@ -155,8 +156,8 @@ class Opt : public DecoderBase {
     for (float& value : q) value *= scaling;
     KvCache& cache = caches_[index];
     cache.append(k.data(), v.data(), n, H);
-    ops::causal_attention(q.data(), n, pos_, cache.k.data(), cache.v.data(), c.num_heads,
-                          c.num_heads, hd, 1.0f, attn.data());
+    attention({c.num_heads, c.num_heads, hd}, q.data(), n, cache.k.data(), cache.v.data(), pos_ + n,
+              /*causal=*/true, 1.0f, attn.data(), pool_);
     l.out.forward(attn.data(), n, o.data(), pool_);
     for (int64_t i = 0; i < n * H; ++i) x[i] += o[size_t(i)];
     if (!pre_norm_)

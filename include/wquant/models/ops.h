@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace wquant::ops {
 
@@ -30,20 +29,7 @@ void rope_interleaved(float* x, int64_t heads, int64_t head_dim, int64_t rotary_
 // x[i] = exp(x[i] - max) / sum, for n values.
 void softmax(float* x, int64_t n);
 
-// One attention head for one query: out [head_dim] = softmax(q . k_j *
-// scale) weighted sum of v_j over the first n_keys keys; key/value j starts
-// at keys + j * stride / values + j * stride. `scores` is scratch space.
-void attend(const float* q, const float* keys, const float* values, int64_t n_keys,
-            int64_t stride, int64_t head_dim, float scale, std::vector<float>& scores, float* out);
-
-// Causal multi-head attention of n new queries q [n, heads * head_dim] at
-// positions pos .. pos + n - 1 over a cache holding keys / values of
-// positions 0 .. pos + n - 1 ([position, kv_heads * head_dim] each): out
-// [n, heads * head_dim]. Grouped-query: query head h reads key / value head
-// h / (heads / kv_heads). Scores are q . k * scale.
-void causal_attention(const float* q, int64_t n, int64_t pos, const float* k_cache,
-                      const float* v_cache, int64_t heads, int64_t kv_heads, int64_t head_dim,
-                      float scale, float* out);
+// (Attention is a kernel: wquant/kernels/attention.h.)
 
 // Returns x * sigmoid(x).
 float silu(float x);

@@ -78,15 +78,5 @@ TEST(Ops, GeluForms) {
   EXPECT_EQ(ops::activation_from_name("gelu_new", "cfg"), ops::Activation::GeluTanh);
 }
 
-// Two positions, one head of size 1, keys {0, 0}: equal scores, so the
-// second query averages the values; the first sees only itself (causal).
-TEST(Ops, CausalAttentionSeesOnlyEarlierPositions) {
-  const float q[] = {1, 1}, k[] = {0, 0}, v[] = {2, 4};
-  float out[2];
-  ops::causal_attention(q, 2, 0, k, v, 1, 1, 1, 1.0f, out);
-  EXPECT_NEAR(out[0], 2, 1e-6);
-  EXPECT_NEAR(out[1], 3, 1e-6);
-}
-
 }  // namespace
 }  // namespace wquant

@@ -1,0 +1,121 @@
+// The SIMD attention kernel (attention.h): one (query, head) pair at a time,
+// pairs split over the thread pool. Per pair: scores by vector dot products,
+// exp by Highway's vector Exp, then the weighted sum of values accumulated
+// in registers, head_dim lanes at a time, scaled by 1 / sum at the end.
+
+// foreach_target.h re-includes this file once per target (see linear_simd.cpp).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "../src/kernels/attention_simd.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
+
+#ifndef WQUANT_SRC_KERNELS_ATTENTION_SIMD_ONCE_
+#define WQUANT_SRC_KERNELS_ATTENTION_SIMD_ONCE_
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "attention_check.h"
+#include "hwy/aligned_allocator.h"
+#include "wquant/kernels/attention.h"
+#include "wquant/kernels/simd_target.h"
+#endif  // WQUANT_SRC_KERNELS_ATTENTION_SIMD_ONCE_
+
+HWY_BEFORE_NAMESPACE();
+namespace wquant {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Returns a . b over n floats.
+HWY_INLINE float Dot(const float* a, const float* b, int64_t n) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = int64_t(hn::Lanes(df));
+  auto acc0 = hn::Zero(df), acc1 = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    acc0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), acc0);
+    acc1 = hn::MulAdd(hn::LoadU(df, a + i + N), hn::LoadU(df, b + i + N), acc1);
+  }
+  for (; i + N <= n; i += N) acc0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), acc0);
+  float sum = hn::GetLane(hn::SumOfLanes(df, hn::Add(acc0, acc1)));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// One query head over `len` keys. p: scratch of at least len rounded up to
+// a whole vector, 16-byte aligned or better.
+HWY_INLINE void AttendHead(const float* q, const float* keys, const float* values, int64_t len,
+                           int64_t stride, int64_t hd, float scale, float* p, float* out) {
+  const hn::ScalableTag<float> df;
+  const int64_t N = int64_t(hn::Lanes(df));
+  float max = std::numeric_limits<float>::lowest();
+  for (int64_t j = 0; j < len; ++j) {
+    p[j] = Dot(q, keys + j * stride, hd) * scale;
+    max = std::max(max, p[j]);
+  }
+  // Pad to a whole vector with the lowest float: its exp is 0.
+  const int64_t padded = (len + N - 1) / N * N;
+  std::fill(p + len, p + padded, std::numeric_limits<float>::lowest());
+  const auto vmax = hn::Set(df, max);
+  auto vsum = hn::Zero(df);
+  for (int64_t j = 0; j < padded; j += N) {
+    const auto e = hn::Exp(df, hn::Sub(hn::Load(df, p + j), vmax));
+    hn::Store(e, df, p + j);
+    vsum = hn::Add(vsum, e);
+  }
+  const float inv = 1.0f / hn::GetLane(hn::SumOfLanes(df, vsum));
+  int64_t d = 0;
+  for (; d + N <= hd; d += N) {
+    auto acc = hn::Zero(df);
+    for (int64_t j = 0; j < len; ++j)
+      acc = hn::MulAdd(hn::Set(df, p[j]), hn::LoadU(df, values + j * stride + d), acc);
+    hn::StoreU(hn::Mul(acc, hn::Set(df, inv)), df, out + d);
+  }
+  for (; d < hd; ++d) {
+    float acc = 0;
+    for (int64_t j = 0; j < len; ++j) acc += p[j] * values[j * stride + d];
+    out[d] = acc * inv;
+  }
+}
+
+void AttentionT(const AttentionShape& s, const float* q, int64_t n, const float* keys,
+                const float* values, int64_t n_keys, bool causal, float scale, float* out,
+                ThreadPool& pool) {
+  const int64_t hd = s.head_dim, q_dim = s.heads * hd, kv_dim = s.kv_heads * hd;
+  const int64_t group = s.heads / s.kv_heads;
+  const int64_t N = int64_t(hn::Lanes(hn::ScalableTag<float>()));
+  // Each pair is about n_keys * head_dim * 2 multiply-adds; keep a chunk
+  // above ~64K of them so that short contexts do not pay thread handoffs.
+  const int64_t min_pairs = std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(n_keys * hd * 2, 1));
+  pool.parallel_for(n * s.heads, [&](int64_t begin, int64_t end) {
+    auto p = hwy::AllocateAligned<float>(size_t((n_keys + N - 1) / N * N));
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t t = i / s.heads, h = i % s.heads;
+      const int64_t len = causal ? n_keys - n + t + 1 : n_keys;
+      const int64_t kv_offset = (h / group) * hd;
+      AttendHead(q + t * q_dim + h * hd, keys + kv_offset, values + kv_offset, len, kv_dim, hd,
+                 scale, p.get(), out + t * q_dim + h * hd);
+    }
+  }, min_pairs);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace wquant
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace wquant {
+
+HWY_EXPORT(AttentionT);
+
+void attention(const AttentionShape& shape, const float* q, int64_t n, const float* keys,
+               const float* values, int64_t n_keys, bool causal, float scale, float* out,
+               ThreadPool& pool) {
+  check_attention_args(shape, n, n_keys);
+  init_simd_target_from_env();
+  HWY_DYNAMIC_DISPATCH(AttentionT)(shape, q, n, keys, values, n_keys, causal, scale, out, pool);
+}
+
+}  // namespace wquant
+#endif  // HWY_ONCE
