@@ -124,14 +124,15 @@ def main():
     for path in (BUILD / "wquant", SMOLLM2, MINILM, TEXT):
         if not path.exists():
             sys.exit(f"{path} missing (build, then scripts/fetch_models.sh and scripts/fetch_text.sh)")
-    start, load_before = time.monotonic(), os.getloadavg()[0]
+    # The commit is read before the runs: in a shared checkout HEAD may move meanwhile.
+    source, start, load_before = commit(), time.monotonic(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         float_run, lm_rows = smollm2_rows(pathlib.Path(tmp))
         tokens, emb_rows = minilm_rows(pathlib.Path(tmp))
     total, load_after = time.monotonic() - start, os.getloadavg()[0]
 
     print("# Quality figures\n")
-    print(f"Generated {datetime.date.today()} at commit {commit()} on {machine()}, "
+    print(f"Generated {datetime.date.today()} at commit {source} on {machine()}, "
           f"by `python3 tools/quality_figures.py [BUILD_DIR] > docs/QUALITY.md` "
           f"({total / 60:.1f} min; 1-minute load average {load_before:.1f} before and "
           f"{load_after:.1f} after: where it exceeds the cores, other work shared the machine "
