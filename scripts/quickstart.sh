@@ -22,4 +22,4 @@ mkdir -p "$(dirname "$OUT")"
 echo "== float (GGUF dequantized to f32):"
 "$WQUANT" generate "$MODEL" -p "$QUESTION" -n 48
 echo "== W8A16 ($OUT):"
-"$WQUANT" generate "$OUT" --tokenizer "$MODEL" -p "$QUESTION" -n 48
+"$WQUANT" generate "$OUT" -p "$QUESTION" -n 48

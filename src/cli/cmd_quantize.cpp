@@ -98,6 +98,7 @@ int run_quantize(const QuantizeArgs& a) {
       *ckpt, plan, a.output, a.force,
       [&](size_t done, size_t total, const std::string& name) { bar.update(done, total, name); });
   bar.finish();
+  for (const auto& w : report.warnings) std::fprintf(stderr, "wquant: warning: %s\n", w.c_str());
   if (a.json)
     std::printf("%s\n", report_json(report).dump(2).c_str());
   else

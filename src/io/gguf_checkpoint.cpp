@@ -262,6 +262,7 @@ class GgufCheckpoint : public CheckpointReader {
   const std::string& path() const override { return file_.path(); }
   const std::vector<TensorInfo>& tensors() const override { return infos_; }
   const nlohmann::json& config() const override { return config_; }
+  const GgufFile* gguf() const override { return &file_; }
 
   std::optional<TensorView> view(const std::string& name) const override {
     const Entry& e = entry(name);

@@ -8,10 +8,12 @@
 #include <optional>
 
 #include "wquant/core/error.h"
+#include "wquant/io/gguf.h"
 #include "wquant/io/output_dir.h"
 #include "wquant/io/safetensors.h"
 #include "wquant/pipeline/compressed_tensors.h"
 #include "wquant/quant/quantize.h"
+#include "wquant/tokenizer/gguf_vocab.h"
 
 namespace wquant {
 namespace {
@@ -129,6 +131,30 @@ nlohmann::json output_config(const CheckpointReader& ckpt, const Plan& plan) {
   return config;
 }
 
+// Writes a GGUF input's vocabulary into the output as tokenizer.json and
+// tokenizer_config.json, so the output runs without the GGUF beside it.
+// A tokenizer that cannot be written (not byte-level BPE, another
+// pre-tokenizer regex) is a warning, not a failure: the weights do not
+// depend on it.
+void write_gguf_tokenizer(const GgufFile& gguf, OutputDir& dir, QuantizeReport& report) {
+  std::string tokenizer, config;
+  try {
+    const HfTokenizerFiles files = gguf_tokenizer_files(gguf);
+    tokenizer = files.tokenizer.dump(2) + "\n";
+    config = files.tokenizer_config.dump(2) + "\n";
+  } catch (const Error& e) {
+    report.warnings.push_back(cat("no tokenizer.json written (", e.what(),
+                                  "); pass --tokenizer to generate / eval"));
+    return;
+  } catch (const nlohmann::json::exception& e) {  // dump() of a string that is not UTF-8
+    report.warnings.push_back(cat("no tokenizer.json written (", gguf.path(),
+                                  ": tokenizer metadata is not valid UTF-8: ", e.what(), ")"));
+    return;
+  }
+  write_text_file(dir.path_for("tokenizer.json"), tokenizer);
+  write_text_file(dir.path_for("tokenizer_config.json"), config);
+}
+
 }  // namespace
 
 uint64_t peak_rss_bytes() {
@@ -201,6 +227,7 @@ QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& pla
   write_text_file(dir.path_for("config.json"), output_config(ckpt, plan).dump(2) + "\n");
   for (const auto& side : ckpt.side_files())
     copy_file(side, dir.path_for(fs::path(side).filename().string()));
+  if (const GgufFile* gguf = ckpt.gguf()) write_gguf_tokenizer(*gguf, dir, report);
   report.output_file_bytes = file_size_or_zero(weights_path);
   dir.commit();
 

@@ -117,7 +117,8 @@ nlohmann::json report_json(const QuantizeReport& r) {
           {"input_file_bytes", r.input_file_bytes},
           {"output_file_bytes", r.output_file_bytes},
           {"seconds", r.seconds},
-          {"peak_rss_bytes", r.peak_rss_bytes}};
+          {"peak_rss_bytes", r.peak_rss_bytes},
+          {"warnings", r.warnings}};
 }
 
 std::string format_plan(const Plan& plan) {

@@ -52,7 +52,7 @@ GenerateResult generate(CausalLM& model, const Tokenizer& tokenizer,
     // character split over tokens is emitted once complete.
     const std::string text = tokenizer.decode(r.tokens, true);
     if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0 &&
-        text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") != 0) {
+        !text.ends_with("\xEF\xBF\xBD")) {  // U+FFFD: a character still incomplete
       if (on_text) on_text(text.substr(printed.size()));
       printed = text;
     }

@@ -183,20 +183,25 @@ void read_decoder(const json& j, const std::string& path, PipelineConfig& config
   }
 }
 
-// Returns the bos and eos tokens named by the tokenizer_config.json next to
-// `path`, if there is one (a token is a string or {"content": ...}).
-std::pair<std::string, std::string> read_bos_eos(const std::string& path) {
+// Returns the tokenizer_config.json next to `path` parsed, or null if there
+// is none or it does not parse (it is optional: only bos / eos are read).
+json read_tokenizer_config(const std::string& path) {
   const auto config_path = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
   std::ifstream in(config_path);
-  if (!in) return {};
+  if (!in) return nullptr;
   const json config = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  auto token = [&](const char* key) -> std::string {
-    if (!config.is_object() || !config.contains(key)) return "";
-    const json& v = config[key];
-    if (v.is_string()) return v.get<std::string>();
-    return v.is_object() && v.contains("content") ? v["content"].get<std::string>() : "";
-  };
-  return {token("bos_token"), token("eos_token")};
+  return config.is_discarded() ? json(nullptr) : config;
+}
+
+// Returns the token a tokenizer_config.json names under `key` (a string or
+// {"content": ...}), or "".
+std::string config_token(const json& config, const char* key) {
+  if (!config.is_object() || !config.contains(key)) return "";
+  const json& v = config[key];
+  if (v.is_string()) return v.get<std::string>();
+  return v.is_object() && v.contains("content") && v["content"].is_string()
+             ? v["content"].get<std::string>()
+             : "";
 }
 
 // Returns the id of `token` among the added tokens, then the model's
@@ -229,6 +234,21 @@ PipelineConfig read_config(const json& root, const std::string& path) {
 
 }  // namespace
 
+PipelineConfig pipeline_config_from_json(const json& tokenizer, const json& tokenizer_config,
+                                         const std::string& path) {
+  if (!tokenizer.is_object()) fail(path, ": not a tokenizer.json (the top level is not an object)");
+  PipelineConfig config = [&] {
+    try {
+      return read_config(tokenizer, path);
+    } catch (const json::exception& e) {  // a missing key or a value of the wrong type
+      fail(path, ": unexpected tokenizer.json content: ", e.what());
+    }
+  }();
+  config.bos_id = find_token(config, config_token(tokenizer_config, "bos_token"));
+  config.eos_id = find_token(config, config_token(tokenizer_config, "eos_token"));
+  return config;
+}
+
 std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
   if (std::filesystem::is_directory(path)) fail(path, ": is a directory, not a tokenizer.json");
   std::ifstream in(path, std::ios::binary);
@@ -241,18 +261,7 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
   } catch (const json::exception& e) {
     fail(path, ": not valid JSON: ", e.what());
   }
-  if (!root.is_object()) fail(path, ": not a tokenizer.json (the top level is not an object)");
-  PipelineConfig config = [&] {
-    try {
-      return read_config(root, path);
-    } catch (const json::exception& e) {  // a missing key or a value of the wrong type
-      fail(path, ": unexpected tokenizer.json content: ", e.what());
-    }
-  }();
-  auto [bos, eos] = read_bos_eos(path);
-  config.bos_id = find_token(config, bos);
-  config.eos_id = find_token(config, eos);
-  return make_pipeline_tokenizer(std::move(config));
+  return make_pipeline_tokenizer(pipeline_config_from_json(root, read_tokenizer_config(path), path));
 }
 
 }  // namespace wquant

@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "wquant/tokenizer/models.h"
 #include "wquant/tokenizer/normalize.h"
 #include "wquant/tokenizer/tokenizer.h"
@@ -85,6 +87,14 @@ struct PipelineConfig {
 };
 
 std::unique_ptr<Tokenizer> make_pipeline_tokenizer(PipelineConfig config);
+
+// Returns the pipeline a parsed tokenizer.json describes, with the bos / eos
+// ids of the tokens a parsed tokenizer_config.json names (null: none).
+// `path` names the source in messages. Throws Error naming it for content
+// that is malformed or not supported.
+PipelineConfig pipeline_config_from_json(const nlohmann::json& tokenizer,
+                                         const nlohmann::json& tokenizer_config,
+                                         const std::string& path);
 
 // Returns the tokens of the WordPiece decoder for `tokens`, joined: a space
 // before every token but the first, except "##" continuations, and with

@@ -9,12 +9,15 @@
 //   --normalize     each line is text; prints it normalized
 //   --pre-tokenize  each line is normalized text; prints its pieces as a JSON array
 //   --info          prints {"vocab_size", "bos_id", "eos_id"} as JSON, reads nothing
+//   --write-hf DIR  (with --gguf) writes DIR/tokenizer.json and
+//                   DIR/tokenizer_config.json as `wquant quantize` does, reads nothing
 //   --no-special    encode without the post-processor's special tokens;
 //                   decode leaving special tokens out
 //   --escaped       input text lines and output text are JSON strings, so
 //                   that text may hold newlines (ids stay plain)
 //
 // Errors print one line to stderr and exit 1.
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -23,6 +26,7 @@
 
 #include "wquant/core/error.h"
 #include "wquant/io/gguf.h"
+#include "wquant/tokenizer/gguf_vocab.h"
 #include "wquant/tokenizer/tokenizer.h"
 
 namespace {
@@ -30,7 +34,7 @@ namespace {
 using nlohmann::json;
 
 struct Options {
-  std::string json_path, gguf_path, mode = "encode";
+  std::string json_path, gguf_path, hf_dir, mode = "encode";
   bool special = true, escaped = false;
 };
 
@@ -46,6 +50,9 @@ Options parse_args(int argc, char** argv) {
     } else if (arg == "--decode" || arg == "--normalize" || arg == "--pre-tokenize" ||
                arg == "--info") {
       o.mode = arg.substr(2);
+    } else if (arg == "--write-hf" && has_value) {
+      o.mode = "write-hf";
+      o.hf_dir = argv[++i];
     } else if (arg == "--no-special") {
       o.special = false;
     } else if (arg == "--escaped") {
@@ -56,6 +63,7 @@ Options parse_args(int argc, char** argv) {
   }
   if (o.json_path.empty() == o.gguf_path.empty())
     wquant::fail("tokenize: give exactly one of --json PATH, --gguf PATH");
+  if (o.mode == "write-hf" && o.gguf_path.empty()) wquant::fail("tokenize: --write-hf needs --gguf");
   return o;
 }
 
@@ -107,6 +115,14 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   try {
     const Options options = parse_args(argc, argv);
+    if (options.mode == "write-hf") {
+      const wquant::HfTokenizerFiles files =
+          wquant::gguf_tokenizer_files(wquant::GgufFile(options.gguf_path));
+      std::ofstream(options.hf_dir + "/tokenizer.json") << files.tokenizer.dump(2) << '\n';
+      std::ofstream(options.hf_dir + "/tokenizer_config.json")
+          << files.tokenizer_config.dump(2) << '\n';
+      return 0;
+    }
     run(options, *load(options));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';

@@ -18,6 +18,8 @@
 
 namespace wquant {
 
+class GgufFile;
+
 struct TensorInfo {
   std::string name;          // Hugging Face name
   Shape shape;               // logical shape, row-major, Hugging Face order
@@ -44,6 +46,9 @@ class CheckpointReader {
   // Returns the files next to the weights to copy into a converted checkpoint
   // (tokenizer.json, tokenizer_config.json, generation_config.json, ...).
   virtual std::vector<std::string> side_files() const { return {}; }
+  // Returns the GGUF file behind the reader, or nullptr for other formats
+  // (its metadata also describes the tokenizer, which has no file of its own).
+  virtual const GgufFile* gguf() const { return nullptr; }
   // Tells the reader the tensor will not be read again: a memory-mapped
   // reader drops its pages from the resident set. A hint; the default does nothing.
   virtual void release(const std::string& name) const {}

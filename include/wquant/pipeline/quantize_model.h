@@ -38,6 +38,8 @@ struct QuantizeReport {
   uint64_t input_file_bytes = 0, output_file_bytes = 0;
   double seconds = 0;
   uint64_t peak_rss_bytes = 0;
+  // What the output lacks and why (a GGUF tokenizer that could not be written).
+  std::vector<std::string> warnings;
 };
 
 // Called after each tensor: (done, total, tensor name).
@@ -45,7 +47,9 @@ using ProgressFn = std::function<void(size_t, size_t, const std::string&)>;
 
 // Quantizes `ckpt` following `plan` into the directory `out_dir`
 // (model.safetensors, config.json with quantization_config, copies of the
-// tokenizer and generation files). The directory is written aside and
+// tokenizer and generation files; for a GGUF input, tokenizer.json and
+// tokenizer_config.json built from its vocabulary, or a warning in the
+// report if it cannot be expressed so). The directory is written aside and
 // renamed into place at the end: on any error nothing is left at out_dir.
 // Throws Error naming the file and the problem.
 QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& plan,

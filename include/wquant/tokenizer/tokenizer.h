@@ -82,8 +82,9 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path);
 
 // Returns the tokenizer described by a GGUF file's tokenizer.ggml.* metadata:
 // tokens, merges, token_type (control tokens become special added tokens,
-// user-defined ones plain added tokens), bos/eos ids, add_bos_token /
-// add_eos_token. The pre-tokenizer is GPT-2's regex for every
+// user-defined ones plain added tokens), bos / eos / unk / padding ids (special
+// added tokens too), add_bos_token / add_eos_token. It is loaded from the
+// tokenizer.json that gguf_tokenizer_files (gguf_vocab.h) builds. The pre-tokenizer is GPT-2's regex for every
 // tokenizer.ggml.pre that transformers treats so ("smollm", "gpt-2", ...);
 // llama.cpp instead isolates every numeric character first for "smollm"
 // (as SmolLM2's own tokenizer.json does); for SmolLM2's vocabulary that

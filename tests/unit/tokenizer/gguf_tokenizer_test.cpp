@@ -4,6 +4,7 @@
 #include "temp_files.h"
 #include "wquant/core/error.h"
 #include "wquant/io/gguf.h"
+#include "wquant/tokenizer/gguf_vocab.h"
 #include "wquant/tokenizer/tokenizer.h"
 
 namespace wquant {
@@ -57,6 +58,61 @@ TEST_F(GgufTokenizer, EncodesDecodesAsTransformersBuildsIt) {
 
 TEST_F(GgufTokenizer, NoBosUnlessAsked) { EXPECT_EQ(load(tiny_vocab())->encode("hi"), Ids{5}); }
 
+// unk and padding tokens are special added tokens, as transformers registers
+// them: an ordinary token ("i") named as unk is matched whole and skipped by
+// decode(skip_special_tokens).
+TEST_F(GgufTokenizer, UnkAndPadAreSpecial) {
+  auto w = tiny_vocab();
+  w.u32("tokenizer.ggml.unknown_token_id", 3).u32("tokenizer.ggml.padding_token_id", 10);
+  const auto tok = load(w);
+  EXPECT_EQ(tok->encode("hi"), (Ids{2, 3}));  // "i" no longer merges with "h"
+  EXPECT_TRUE(tok->is_special(3));
+  EXPECT_TRUE(tok->is_special(10));
+  EXPECT_EQ(tok->decode(Ids{2, 3, 10}, true), "h");
+}
+
+// The files written next to a model converted from GGUF: what transformers'
+// tokenizer.json holds for the same file (the Python oracle test compares
+// the whole JSON), checked here for the parts that carry the options.
+TEST_F(GgufTokenizer, HuggingFaceFiles) {
+  auto w = tiny_vocab();
+  w.flag("tokenizer.ggml.add_bos_token", true)
+      .flag("tokenizer.ggml.add_eos_token", false)
+      .str("tokenizer.chat_template", "{{ bos_token }}");
+  const std::string path = (dir_ / "vocab.gguf").string();
+  w.save(path);
+  const HfTokenizerFiles files = gguf_tokenizer_files(GgufFile(path));
+  const nlohmann::json& t = files.tokenizer;
+  EXPECT_EQ(t["model"]["type"], "BPE");
+  EXPECT_EQ(t["model"]["vocab"]["Î±"], 8);  // raw UTF-8 "α" respelled
+  EXPECT_EQ(t["model"]["vocab"].size(), 11u);
+  EXPECT_EQ(t["model"]["merges"][2], nlohmann::json::array({"Î", "±"}));
+  // Control tokens 0 and 1 (bos is 1) special, user-defined <think> not; by id.
+  ASSERT_EQ(t["added_tokens"].size(), 3u);
+  EXPECT_EQ(t["added_tokens"][0]["content"], "<|endoftext|>");
+  EXPECT_EQ(t["added_tokens"][1]["special"], true);
+  EXPECT_EQ(t["added_tokens"][2]["content"], "<think>");
+  EXPECT_EQ(t["added_tokens"][2]["special"], false);
+  EXPECT_EQ(t["added_tokens"][2]["normalized"], false);
+  // add_bos_token: [bos] $A, and [bos] $A [bos] $B for pairs.
+  const nlohmann::json& post = t["post_processor"];
+  EXPECT_EQ(post["type"], "TemplateProcessing");
+  ASSERT_EQ(post["single"].size(), 2u);
+  EXPECT_EQ(post["single"][0]["SpecialToken"]["id"], "<|im_start|>");
+  EXPECT_EQ(post["pair"].size(), 4u);
+  EXPECT_EQ(post["special_tokens"]["<|im_start|>"]["ids"], nlohmann::json::array({1}));
+  EXPECT_EQ(t["pre_tokenizer"]["type"], "ByteLevel");
+  EXPECT_EQ(t["pre_tokenizer"]["add_prefix_space"], false);
+  EXPECT_EQ(t["decoder"]["type"], "ByteLevel");
+  const nlohmann::json& c = files.tokenizer_config;
+  EXPECT_EQ(c["bos_token"], "<|im_start|>");
+  EXPECT_EQ(c["eos_token"], "<|endoftext|>");
+  EXPECT_FALSE(c.contains("unk_token"));
+  EXPECT_EQ(c["add_bos_token"], true);
+  EXPECT_EQ(c["add_eos_token"], false);
+  EXPECT_EQ(c["chat_template"], "{{ bos_token }}");
+}
+
 TEST_F(GgufTokenizer, Errors) {
   auto expect_error = [&](const testing::GgufMetadataWriter& w, const std::string& message) {
     try {
@@ -95,7 +151,7 @@ TEST_F(GgufTokenizer, Errors) {
       .strings("tokenizer.ggml.tokens", {"a"})
       .strings("tokenizer.ggml.merges", {})
       .u32("tokenizer.ggml.bos_token_id", 99);
-  expect_error(bad_bos, "special token id 99 is not a token");
+  expect_error(bad_bos, "tokenizer.ggml.bos_token_id 99 is not a token");
   testing::GgufMetadataWriter wrong_type;
   wrong_type.str("tokenizer.ggml.model", "gpt2").str("tokenizer.ggml.tokens", "a");
   expect_error(wrong_type, "tokenizer.ggml.tokens has an unexpected type");
