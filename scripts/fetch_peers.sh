@@ -7,7 +7,7 @@
 #       CPU only, tuned for this CPU (GGML_NATIVE), no curl. llama-completion
 #       is the plain one-shot CLI (this version builds llama-cli only with
 #       the server).
-#   optimum-quanto, installed into the test venv ($WQUANT_CACHE/venv).
+#   optimum-quanto and sentencepiece, installed into the test venv ($WQUANT_CACHE/venv).
 # Idempotent: does nothing when the binaries are already there.
 # Prints the llama.cpp directory on the last line of stdout.
 set -euo pipefail
@@ -41,10 +41,14 @@ if [ ! -x "$DEST/build/bin/llama-bench" ] || [ ! -x "$DEST/build/bin/llama-quant
 fi
 touch "$DEST/.complete"
 
-# optimum-quanto (qint8 weights) for the PyTorch peer; a failure is reported
-# by bench/e2e.py in its table, so it does not stop this script.
-if ! "$VENV/bin/python" -c "import optimum.quanto" 2>/dev/null; then
-  "$VENV/bin/pip" install --quiet optimum-quanto >&2 \
-      || echo "fetch_peers: pip install optimum-quanto failed" >&2
-fi
+# optimum-quanto (qint8 weights) for the PyTorch peer, and sentencepiece,
+# which llama.cpp's convert_hf_to_gguf.py imports even for a BPE vocabulary.
+# A failure is reported by bench/e2e.py (n/a in its table, or a note), so it
+# does not stop this script.
+for module_package in optimum.quanto:optimum-quanto sentencepiece:sentencepiece; do
+  if ! "$VENV/bin/python" -c "import ${module_package%%:*}" 2>/dev/null; then
+    "$VENV/bin/pip" install --quiet "${module_package#*:}" >&2 \
+        || echo "fetch_peers: pip install ${module_package#*:} failed" >&2
+  fi
+done
 echo "$DEST"
