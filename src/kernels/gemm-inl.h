@@ -5,10 +5,12 @@
 //
 // The product is computed transposed, vectorized over tokens:
 //   Yt [rows, tokens] = Wd [rows, K] Xt [K, tokens]
-// Xt holds the activations transposed, K rows of NT floats (tokens padded
-// with zeros to a multiple of kTokenTile); its row k is the activations of
-// column k in the weight's packed order (packed_decode-inl.h; natural order
-// for float weights), so dequantizing a tile needs no shuffle. Wd is a tile
+// Xt holds the activations transposed, tile by tile of kTokenTile tokens
+// (padded with zeros): tile i is [K, kTokenTile] contiguous, so that the
+// micro-kernel streams it (a [K, all tokens] layout with 512 tokens puts the
+// rows 2 KiB apart, and they fight over two L1 sets). Its row k is the
+// activations of column k in the weight's packed order (packed_decode-inl.h;
+// natural order for float weights), so dequantizing a tile needs no shuffle. Wd is a tile
 // of kPanelRows dequantized rows by KC columns (48 KiB: stays in L2); the
 // micro-kernel keeps a 6-row x 16-token block of Yt in 12 registers and per
 // column does 2 vector loads of Xt, 6 broadcasts of Wd and 12 multiply-adds
@@ -102,7 +104,8 @@ void GemmPanel(int64_t panel_rows, int64_t K, const float* xt, int64_t nt,
     for (int64_t r = 0; r < panel_rows; ++r) dequantize(r, k0, depth, wd + r * kDepth);
     for (int64_t t0 = 0; t0 < nt; t0 += kTokenTile) {
       for (int64_t r = 0; r < panel_rows; r += kMicroRows) {
-        MicroKernel(wd + r * kDepth, xt + k0 * nt + t0, nt, depth, yt + r * nt + t0, nt);
+        MicroKernel(wd + r * kDepth, xt + (t0 * K + k0 * kTokenTile), kTokenTile, depth,
+                    yt + r * nt + t0, nt);
       }
     }
   }

@@ -74,10 +74,11 @@ void ForRowsAndTokenBlocks(int64_t out, int64_t in, int64_t n_tokens, int64_t ro
   }, min_rows_per_thread(in, n_tokens));
 }
 
-// Returns xt [K, nt], the activations x [n_tokens, in] transposed for the
-// GEMM: xt[k * nt + t] = token t's activation at position k of the weight's
-// column order, 0 for padding tokens and columns. order(x_t, tmp) writes
-// one token in that order to tmp [K].
+// Returns xt [nt / kTokenTile, K, kTokenTile], the activations x [n_tokens,
+// in] transposed for the GEMM, tile by tile (gemm-inl.h): xt[(t / kTokenTile)
+// * K * kTokenTile + k * kTokenTile + t % kTokenTile] = token t's activation
+// at position k of the weight's column order, 0 for padding tokens and
+// columns. order(x_t, tmp) writes one token in that order to tmp [K].
 template <class Order>
 hwy::AlignedFreeUniquePtr<float[]> TransposeActivations(const float* x, int64_t n_tokens,
                                                         int64_t in, int64_t K, int64_t nt,
@@ -87,7 +88,8 @@ hwy::AlignedFreeUniquePtr<float[]> TransposeActivations(const float* x, int64_t 
   std::vector<float> tmp(static_cast<size_t>(K));
   for (int64_t t = 0; t < n_tokens; ++t) {
     order(x + t * in, tmp.data());
-    for (int64_t k = 0; k < K; ++k) xt[size_t(k * nt + t)] = tmp[size_t(k)];
+    float* tile = xt.get() + (t / kTokenTile) * K * kTokenTile + t % kTokenTile;
+    for (int64_t k = 0; k < K; ++k) tile[k * kTokenTile] = tmp[size_t(k)];
   }
   return xt;
 }
