@@ -1,10 +1,13 @@
 // ThreadPool: a fixed set of std::threads that split a range of indices
 // (the output rows of a linear layer) into contiguous chunks, one per thread.
+// Idle threads spin for up to 100 us before sleeping, so the calls of one
+// decoding step, tens of microseconds apart, do not each pay a wake-up.
 // It is an explicit object that kernels take as an argument: there is no
 // global pool. The calling thread runs the first chunk itself, so a pool of
 // one thread starts no thread at all.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -46,9 +49,11 @@ class ThreadPool {
   std::mutex call_mutex_;  // one parallel_for at a time
   std::mutex mutex_;       // guards everything below
   std::condition_variable start_cv_, done_cv_;
-  uint64_t generation_ = 0;  // incremented per job; workers wait for a change
-  bool stop_ = false;
-  size_t pending_ = 0;       // workers that have not finished the current job
+  // Incremented per job; workers spin, then wait, for a change. Atomic so
+  // that spinning threads can read it (and pending_, stop_) without mutex_.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> pending_{0};  // workers that have not finished the current job
   // The current job: chunk i is [n * i / chunks, n * (i + 1) / chunks).
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
