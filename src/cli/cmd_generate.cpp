@@ -61,7 +61,7 @@ Command add_generate_command(CLI::App& app) {
   cmd->add_option("model", args->model, "model directory, .safetensors or .gguf file")->required();
   cmd->add_option("-p,--prompt", args->prompt, "the prompt")->required();
   cmd->add_option("-n,--max-new-tokens", args->max_new_tokens, "tokens to generate")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 30))->capture_default_str();
   cmd->add_option("--temp", args->temperature, "sampling temperature; 0 = greedy")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--top-k", args->top_k, "sample among the K most likely tokens (0: all)")
