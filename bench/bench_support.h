@@ -125,14 +125,25 @@ double run_threads(int threads, const F& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Returns the sum of a float buffer read with 8 independent chains (the
-// STREAM-style read kernel: one pass, nothing written).
+// Returns the sum of a float buffer read as 8 interleaved streams (8
+// equal segments read in lockstep, 16 floats each per step), one pass,
+// nothing written. Several streams, as a matrix-vector kernel reading 4 rows
+// has: a single sequential stream leaves memory-level parallelism unused and
+// measures ~30% lower on this machine.
 inline float read_sum(const float* p, size_t n) {
-  float s[8] = {};
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    for (int k = 0; k < 8; ++k) s[k] += p[i + size_t(k)];
+  constexpr size_t kStreams = 8, kStep = 16;
+  const size_t seg = n / kStreams / kStep * kStep;
+  float s[kStreams][kStep] = {};
+  for (size_t i = 0; i < seg; i += kStep) {
+    for (size_t k = 0; k < kStreams; ++k) {
+      for (size_t j = 0; j < kStep; ++j) s[k][j] += p[k * seg + i + j];
+    }
   }
-  return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+  float sum = 0;
+  for (size_t k = 0; k < kStreams; ++k) {
+    for (size_t j = 0; j < kStep; ++j) sum += s[k][j];
+  }
+  return sum;
 }
 
 // Returns the best of `reps` sustained read bandwidths (GB/s) over a 512 MiB

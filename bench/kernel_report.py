@@ -97,26 +97,30 @@ def tables(context, runs, command):
     add("Weight bytes are what a call reads: packed words + scales + zero-points. "
         "Only the last two shapes are larger than the 32 MiB last-level cache in every format.")
     add("")
-    add("| shape (out x in) | format | 1 thread GB/s | % bw | x sgemv | 2 threads GB/s | % bw | x sgemv |")
-    add("|---|---|---|---|---|---|---|---|")
+    add("\"CPU time\" columns divide by the thread's CPU time instead of wall time: "
+        "on a machine shared with other jobs they show what one core does when it runs.")
+    add("")
+    add("| shape (out x in) | format | 1 thread GB/s | % bw | x sgemv | 1 thread GB/s, CPU time | x sgemv, CPU time | 2 threads GB/s | % bw | x sgemv |")
+    add("|---|---|---|---|---|---|---|---|---|---|")
     for s, shape in enumerate(SHAPES):
-        for f, name in enumerate(FORMATS):
+        for f, name in enumerate(FORMATS + ["openblas sgemv f32"]):
             cells = []
             for t in (1, 2):
-                b = get(runs, "BM_Matvec", format=f, shape=s, threads=t)
+                b = (get(runs, "BM_Matvec", format=f, shape=s, threads=t) if f < len(FORMATS)
+                     else get(runs, "BM_Sgemv", shape=s, threads=t))
                 g = get(runs, "BM_Sgemv", shape=s, threads=t)
                 speedup = g["seconds"] / b["seconds"] if b and g else None
                 cells += [fmt(b and b.get("GB"), 2), fmt(b and b.get("bw_pct"), 0), fmt(speedup, 2)]
+                if t == 1:
+                    cpu_gb = b and b["GB"] * b["real_time"] / b["cpu_time"]
+                    cpu_speedup = g["cpu_time"] / b["cpu_time"] if b and g else None
+                    cells += [fmt(cpu_gb, 2), fmt(cpu_speedup, 2)]
             add(f"| {shape} | {name} | " + " | ".join(cells) + " |")
-        g1, g2 = (get(runs, "BM_Sgemv", shape=s, threads=t) for t in (1, 2))
-        add(f"| {shape} | openblas sgemv f32 | {fmt(g1 and g1.get('GB'), 2)} | "
-            f"{fmt(g1 and g1.get('bw_pct'), 0)} | 1 | {fmt(g2 and g2.get('GB'), 2)} | "
-            f"{fmt(g2 and g2.get('bw_pct'), 0)} | 1 |")
     add("")
     add("### Matrix-matrix (prompt): GFLOP/s, % of FMA peak, time relative to OpenBLAS sgemm (f32)")
     add("")
-    add("| shape | tokens | threads | sgemm GFLOP/s | f32 GFLOP/s | f32 / sgemm time | w8 GFLOP/s | % peak | w8 / sgemm time | w4 g128 GFLOP/s | w4 / sgemm time |")
-    add("|---|---|---|---|---|---|---|---|---|---|---|")
+    add("| shape | tokens | threads | sgemm GFLOP/s | f32 GFLOP/s | f32 / sgemm time | w8 GFLOP/s | % peak | w8 / sgemm time | w4 g128 GFLOP/s | w4 / sgemm time | w8 / sgemm CPU time |")
+    add("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s, shape in enumerate(SHAPES):
         for n in (64, 512):
             for t in (1, 2):
@@ -129,6 +133,8 @@ def tables(context, runs, command):
                     if f == 2:
                         row.append(fmt(b and b.get("peak_pct"), 0))
                     row.append(fmt(ratio, 2))
+                b = get(runs, "BM_Matmul", format=2, shape=s, tokens=n, threads=t)
+                row.append(fmt(b["cpu_time"] / g["cpu_time"], 2) if b and g and t == 1 else "-")
                 add("| " + " | ".join(row) + " |")
     add("")
     add("### Matrix-vector time against size (in = 4096; GB/s of weight bytes)")
