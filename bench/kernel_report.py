@@ -69,7 +69,8 @@ def commit():
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/kernels", "bench"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                "src/kernels", "include/wquant/kernels", "bench"],
                                capture_output=True, text=True).stdout.strip()
         return sha + (" (kernels or bench modified)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
