@@ -122,6 +122,7 @@ Command add_embed_command(CLI::App& app) {
   cmd->add_option("texts", args->texts, "the texts to embed");
   cmd->add_option("--file", args->file, "also embed each non-empty line of this UTF-8 file");
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer.json to use");
+  add_threads_option(cmd);
   cmd->add_flag("--json", args->json, "print JSON with the full vectors");
   return [args]() { return run_embed(*args); };
 }

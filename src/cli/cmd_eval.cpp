@@ -98,6 +98,7 @@ Command add_eval_command(CLI::App& app) {
   cmd->add_option("--chunks", args->chunks, "evaluate at most N chunks (0: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer.json or .gguf to use");
+  add_threads_option(cmd);
   cmd->add_flag("--json", args->json, "print JSON");
   return [args]() { return run_eval(*args); };
 }

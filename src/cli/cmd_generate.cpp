@@ -72,6 +72,7 @@ Command add_generate_command(CLI::App& app) {
   cmd->add_option("--system", args->system, "system message for the chat template");
   cmd->add_flag("--raw", args->raw, "use the prompt as is, without the ChatML chat template");
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer.json or .gguf to use");
+  add_threads_option(cmd);
   cmd->add_option("--context", args->context, "context length (default: the model's)");
   return [args]() { return run_generate(*args); };
 }

@@ -16,4 +16,8 @@ Command add_generate_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_embed_command(CLI::App& app);
 
+// Adds --threads N (the threads of the model's linear layers and attention;
+// default: WQUANT_THREADS, else one per core) to a command that runs a model.
+void add_threads_option(CLI::App* cmd);
+
 }  // namespace wquant::cli

@@ -1,7 +1,12 @@
 #include "wquant/kernels/thread_pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <string>
+
+#include "wquant/core/error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -40,10 +45,26 @@ bool spin_until(const Done& done) {
   }
 }
 
+std::atomic<size_t> g_default_threads{0};  // 0: not set
+
 }  // namespace
 
+size_t default_thread_count() {
+  if (const size_t n = g_default_threads.load()) return n;
+  if (const char* env = std::getenv("WQUANT_THREADS"); env && *env) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (*end != '\0' || n < 1 || n > 1024)
+      fail("WQUANT_THREADS='", env, "' is not an integer from 1 to 1024");
+    return size_t(n);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void set_default_thread_count(size_t n) { g_default_threads.store(n); }
+
 ThreadPool::ThreadPool(size_t num_threads) {
-  if (num_threads == 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
+  if (num_threads == 0) num_threads = default_thread_count();
   workers_.reserve(num_threads - 1);
   for (size_t i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }

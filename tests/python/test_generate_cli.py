@@ -45,3 +45,26 @@ def test_prompt_longer_than_context_is_an_error(wquant_bin, smollm2_gguf):
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "exceed the context of 8 tokens" in lines[0], proc.stderr
+
+
+def test_thread_count_does_not_change_the_text(wquant_bin, smollm2_gguf):
+    # The kernels split output rows (and attention heads) over threads without
+    # changing any sum's order, so 1, 2 and 3 threads give the same tokens.
+    texts = {}
+    for threads in (1, 2, 3):
+        proc = run([wquant_bin, "generate", smollm2_gguf, "-p", QUESTION, "-n", 16,
+                    "--threads", threads], timeout=600)
+        texts[threads] = proc.stdout
+    assert texts[1] == texts[2] == texts[3]
+
+
+def test_bad_thread_counts_are_errors(wquant_bin, smollm2_gguf):
+    import os
+    proc = run([wquant_bin, "generate", smollm2_gguf, "-p", QUESTION, "--threads", "0"],
+               check=False)
+    assert proc.returncode != 0 and "--threads" in proc.stderr
+    proc = run([wquant_bin, "generate", smollm2_gguf, "-p", QUESTION], check=False,
+               env=dict(os.environ, WQUANT_THREADS="two"))
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("wquant: error: WQUANT_THREADS='two' is not an integer "
+                                   "from 1 to 1024")

@@ -19,10 +19,19 @@
 
 namespace wquant {
 
+// Returns the thread count of a ThreadPool(0): the value last given to
+// set_default_thread_count, else the environment variable WQUANT_THREADS,
+// else std::thread::hardware_concurrency() (1 if unknown). Throws Error if
+// WQUANT_THREADS is set but not an integer from 1 to 1024.
+size_t default_thread_count();
+
+// Sets the thread count of later ThreadPool(0)s (the models' pools, built
+// when a model loads); 0 restores the default. The CLI's --threads.
+void set_default_thread_count(size_t n);
+
 class ThreadPool {
  public:
-  // Starts num_threads - 1 worker threads; 0 means std::thread::hardware_concurrency()
-  // (1 if that is unknown).
+  // Starts num_threads - 1 worker threads; 0 means default_thread_count().
   explicit ThreadPool(size_t num_threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
