@@ -71,6 +71,9 @@ WQUANT_MODELS = {
     "W8": ["--bits", "8", "--per-channel", "--dtype", "bf16"],
     "W4-g32": ["--bits", "4", "--group-size", "32", "--dtype", "bf16"],
     "W4-g128": ["--bits", "4", "--group-size", "128", "--dtype", "bf16"],
+    # The tied embedding / lm_head quantized too (W8 per channel), as
+    # llama.cpp's Q8_0 stores token_embd: the same bytes per token as Q8_0.
+    "W8-emb": ["--bits", "8", "--per-channel", "--dtype", "bf16", "--include", "model.embed_tokens"],
 }
 LLAMA_TYPES = ["Q8_0", "Q4_0"]
 # A decode loop stops after this many seconds (optimum-quanto's CPU path can
@@ -580,6 +583,7 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
     wq_t = [1, 2] if thread_opt else [os.cpu_count()]
     pairs = [
         ("wquant W8 / llama.cpp Q8_0", ("wquant", "W8"), ("llama.cpp", "Q8_0"), "1.0"),
+        ("wquant W8-emb / llama.cpp Q8_0", ("wquant", "W8-emb"), ("llama.cpp", "Q8_0"), "1.0"),
         ("wquant W4-g32 / llama.cpp Q4_0", ("wquant", "W4-g32"), ("llama.cpp", "Q4_0"), "1.0"),
         ("wquant W4-g128 / llama.cpp Q4_0", ("wquant", "W4-g128"), ("llama.cpp", "Q4_0"), "1.0"),
         ("wquant bf16 / PyTorch bf16", ("wquant", "bf16"), ("PyTorch", "bf16"), ""),
