@@ -640,8 +640,9 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
                  "safetensors (`hf-f32`, `hf-bf16`); the PyTorch rows load the same directories")
     for name, args in WQUANT_MODELS.items():
         if args:
-            lines.append(f"* wquant {name}: `wquant quantize {GGUF_NAME} {' '.join(args)}` "
-                         "(lm_head and embeddings kept in float, as wquant does by default)")
+            kept = ("the tied embedding / lm_head quantized too" if "--include" in args
+                    else "lm_head and embeddings kept in float, as wquant does by default")
+            lines.append(f"* wquant {name}: `wquant quantize {GGUF_NAME} {' '.join(args)}` ({kept})")
     for q in LLAMA_TYPES:
         lines.append(f"* llama.cpp {q}: `{Path(paths['llama:' + q]).name}`, `llama-quantize` "
                      + ("from the Q4_1 GGUF with --allow-requantize"
