@@ -3,7 +3,7 @@
 # Does nothing when they are all present.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-      libhwy-dev nlohmann-json3-dev libcli11-dev python3-venv python3-pip bible-kjv)
+      libhwy-dev nlohmann-json3-dev libcli11-dev libopenblas-dev python3-venv python3-pip bible-kjv)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
