@@ -35,27 +35,9 @@ namespace {
 constexpr int64_t kChunks = 4;  // transformers' mp_num
 
 ModelConfig codegen_config_from_json(const nlohmann::json& c, const std::string& where) {
-  if (!c.is_object()) fail(where, ": config is not a JSON object");
-  ModelConfig m;
-  m.model_type = c.value("model_type", "");
-  m.hidden_size = config_positive_int(c, {"n_embd", "hidden_size"}, where);
-  m.num_layers = config_positive_int(c, {"n_layer", "num_hidden_layers"}, where);
-  m.num_heads = config_positive_int(c, {"n_head", "num_attention_heads"}, where);
-  m.num_kv_heads = m.num_heads;
-  m.intermediate_size = c.contains("n_inner") && !c["n_inner"].is_null()
-                            ? config_positive_int(c, "n_inner", where)
-                            : 4 * m.hidden_size;
-  m.vocab_size = config_positive_int(c, "vocab_size", where);
-  m.max_positions = config_positive_int(c, {"n_positions", "max_position_embeddings"}, where);
-  m.layer_norm_eps = c.value("layer_norm_epsilon", 1e-5f);
-  m.tie_word_embeddings = c.value("tie_word_embeddings", false);
-  m.bos_token_id = config_token_id(c, "bos_token_id");
-  m.eos_token_id = config_token_id(c, "eos_token_id");
-  if (m.hidden_size % m.num_heads != 0)
-    fail(where, ": n_embd ", m.hidden_size, " is not a multiple of n_head ", m.num_heads);
+  ModelConfig m = gpt_style_config_from_json(c, where, /*tied_by_default=*/false);
   if (m.num_heads % kChunks != 0)
     fail(where, ": n_head ", m.num_heads, " is not a multiple of 4 (CodeGen's qkv chunks)");
-  m.head_dim = m.hidden_size / m.num_heads;
   return m;
 }
 
@@ -88,13 +70,7 @@ class CodeGen : public DecoderBase {
                               Linear::load(ckpt, quant, l + "mlp.fc_out", H, I, true)});
     }
     ln_f_ = load_layer_norm(ckpt, p + "ln_f", H);
-    if (has_tensor(ckpt, "lm_head.weight") || has_tensor(ckpt, "lm_head.weight_packed"))
-      lm_head_ = Linear::load(ckpt, quant, "lm_head", c.vocab_size, H,
-                              has_tensor(ckpt, "lm_head.bias"));
-    else if (c.tie_word_embeddings)
-      lm_head_ = wte_;
-    else
-      fail(ckpt.path(), ": no lm_head.weight and tie_word_embeddings is false");
+    lm_head_ = load_lm_head(ckpt, quant, wte_, H);
   }
 
   void forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) override {

@@ -58,4 +58,28 @@ ModelConfig llama_config_from_json(const nlohmann::json& c, const std::string& w
   return m;
 }
 
+ModelConfig gpt_style_config_from_json(const nlohmann::json& c, const std::string& where,
+                                       bool tied_by_default) {
+  if (!c.is_object()) fail(where, ": config is not a JSON object");
+  ModelConfig m;
+  m.model_type = c.value("model_type", "");
+  m.hidden_size = config_positive_int(c, {"n_embd", "hidden_size"}, where);
+  m.num_layers = config_positive_int(c, {"n_layer", "num_hidden_layers"}, where);
+  m.num_heads = config_positive_int(c, {"n_head", "num_attention_heads"}, where);
+  m.num_kv_heads = m.num_heads;
+  m.intermediate_size = c.contains("n_inner") && !c["n_inner"].is_null()
+                            ? config_positive_int(c, "n_inner", where)
+                            : 4 * m.hidden_size;
+  m.vocab_size = config_positive_int(c, "vocab_size", where);
+  m.max_positions = config_positive_int(c, {"n_positions", "max_position_embeddings"}, where);
+  m.layer_norm_eps = c.value("layer_norm_epsilon", 1e-5f);
+  m.tie_word_embeddings = c.value("tie_word_embeddings", tied_by_default);
+  m.bos_token_id = config_token_id(c, "bos_token_id");
+  m.eos_token_id = config_token_id(c, "eos_token_id");
+  if (m.hidden_size % m.num_heads != 0)
+    fail(where, ": n_embd ", m.hidden_size, " is not a multiple of n_head ", m.num_heads);
+  m.head_dim = m.hidden_size / m.num_heads;
+  return m;
+}
+
 }  // namespace wquant

@@ -16,6 +16,15 @@ void DecoderBase::reset() {
   for (auto& c : caches_) c.k.clear(), c.v.clear();
 }
 
+Linear DecoderBase::load_lm_head(const CheckpointReader& ckpt, const QuantizationInfo& quant,
+                                 const Linear& embeddings, int64_t in) const {
+  if (has_tensor(ckpt, "lm_head.weight") || has_tensor(ckpt, "lm_head.weight_packed"))
+    return Linear::load(ckpt, quant, "lm_head", config_.vocab_size, in,
+                        has_tensor(ckpt, "lm_head.bias"));
+  if (config_.tie_word_embeddings) return embeddings;
+  fail(ckpt.path(), ": no lm_head.weight and tie_word_embeddings is false");
+}
+
 void DecoderBase::check_tokens(const int32_t* tokens, int64_t n) const {
   if (n <= 0) fail("forward: no tokens");
   if (pos_ + n > context_)

@@ -8,6 +8,7 @@
 #include "wquant/io/checkpoint.h"
 #include "wquant/kernels/thread_pool.h"
 #include "wquant/models/causal_lm.h"
+#include "wquant/models/linear.h"
 #include "weights.h"
 
 namespace wquant {
@@ -24,6 +25,12 @@ class DecoderBase : public CausalLM {
  protected:
   // `context` caps the cache (0 or more than max_positions: max_positions).
   DecoderBase(ModelConfig config, int64_t context);
+
+  // Returns the checkpoint's lm_head [vocab, in] (with its bias if the file
+  // has one), or `embeddings` when there is none and the config ties them.
+  // Throws Error naming the checkpoint if neither.
+  Linear load_lm_head(const CheckpointReader& ckpt, const QuantizationInfo& quant,
+                      const Linear& embeddings, int64_t in) const;
 
   // Throws Error unless n > 0 tokens fit after the cached ones and every id
   // is inside the vocabulary.

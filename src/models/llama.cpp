@@ -53,12 +53,7 @@ class Llama : public DecoderBase {
           Linear::load(ckpt, quant, p + "mlp.down_proj", c.hidden_size, c.intermediate_size, false)});
     }
     final_norm_ = load_vector(ckpt, "model.norm.weight", c.hidden_size);
-    if (has_tensor(ckpt, "lm_head.weight") || has_tensor(ckpt, "lm_head.weight_packed"))
-      lm_head_ = Linear::load(ckpt, quant, "lm_head", c.vocab_size, c.hidden_size, false);
-    else if (c.tie_word_embeddings)
-      lm_head_ = embed_;
-    else
-      fail(ckpt.path(), ": no lm_head.weight and tie_word_embeddings is false");
+    lm_head_ = load_lm_head(ckpt, quant, embed_, c.hidden_size);
   }
 
   void forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) override {

@@ -99,12 +99,7 @@ class Opt : public DecoderBase {
     }
     if (pre_norm_ && !json.value("_remove_final_layer_norm", false))
       final_norm_ = load_layer_norm(ckpt, p + "final_layer_norm", H, affine);
-    if (has_tensor(ckpt, "lm_head.weight") || has_tensor(ckpt, "lm_head.weight_packed"))
-      lm_head_ = Linear::load(ckpt, quant, "lm_head", c.vocab_size, proj_dim_, false);
-    else if (c.tie_word_embeddings)
-      lm_head_ = embed_tokens_;
-    else
-      fail(ckpt.path(), ": no lm_head.weight and tie_word_embeddings is false");
+    lm_head_ = load_lm_head(ckpt, quant, embed_tokens_, proj_dim_);
   }
 
   void forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) override {

@@ -41,6 +41,13 @@ int64_t config_positive_int(const nlohmann::json& config, std::initializer_list<
 // Returns config[key] as a token id (the first one if it is a list), or -1.
 int32_t config_token_id(const nlohmann::json& config, const char* key);
 
+// Returns the config of a GPT-2-style model (gpt2, codegen): n_embd, n_layer,
+// n_head, n_inner (default 4 n_embd), n_positions, layer_norm_epsilon, or
+// their Hugging Face aliases; tie_word_embeddings defaults to
+// tied_by_default. Throws Error naming `where` and the missing or bad key.
+ModelConfig gpt_style_config_from_json(const nlohmann::json& config, const std::string& where,
+                                       bool tied_by_default);
+
 // Returns the llama-family config (llama, mistral, qwen2) in `config`.
 // Throws Error naming `where` (the config's path) and the missing or bad key.
 ModelConfig llama_config_from_json(const nlohmann::json& config, const std::string& where);
