@@ -23,7 +23,6 @@
 #include <cmath>
 
 #include "wquant/core/error.h"
-#include "wquant/kernels/attention.h"
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "codegen.h"
@@ -109,10 +108,7 @@ class CodeGen : public DecoderBase {
       ops::rope_interleaved(q.data() + t * H, c.num_heads, hd, rotary_dim_, pos_ + t);
       ops::rope_interleaved(k.data() + t * H, c.num_heads, hd, rotary_dim_, pos_ + t);
     }
-    KvCache& cache = caches_[index];
-    cache.append(k.data(), v.data(), n, H);
-    attention({c.num_heads, c.num_heads, hd}, q.data(), n, cache.k.data(), cache.v.data(), pos_ + n,
-              /*causal=*/true, 1.0f / std::sqrt(float(hd)), attn.data(), pool_);
+    cached_attention(index, q.data(), k.data(), v.data(), n, 1.0f / std::sqrt(float(hd)), attn.data());
     l.out.forward(attn.data(), n, o.data(), pool_);
 
     std::vector<float> mid(size_t(n * I)), mlp(size_t(n * H));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "wquant/core/error.h"
+#include "wquant/kernels/attention.h"
 
 namespace wquant {
 
@@ -34,9 +35,15 @@ void DecoderBase::check_tokens(const int32_t* tokens, int64_t n) const {
       fail("forward: token id ", tokens[t], " outside the vocabulary of ", config_.vocab_size);
 }
 
-void DecoderBase::KvCache::append(const float* keys, const float* values, int64_t n, int64_t kv_dim) {
-  k.insert(k.end(), keys, keys + n * kv_dim);
-  v.insert(v.end(), values, values + n * kv_dim);
+void DecoderBase::cached_attention(size_t layer, const float* q, const float* k, const float* v,
+                                   int64_t n, float scale, float* out) {
+  const ModelConfig& c = config_;
+  const int64_t kv_dim = c.num_kv_heads * c.head_dim;
+  KvCache& cache = caches_[layer];
+  cache.k.insert(cache.k.end(), k, k + n * kv_dim);
+  cache.v.insert(cache.v.end(), v, v + n * kv_dim);
+  attention({c.num_heads, c.num_kv_heads, c.head_dim}, q, n, cache.k.data(), cache.v.data(),
+            pos_ + n, /*causal=*/true, scale, out, pool_);
 }
 
 }  // namespace wquant

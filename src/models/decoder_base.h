@@ -32,13 +32,19 @@ class DecoderBase : public CausalLM {
   Linear load_lm_head(const CheckpointReader& ckpt, const QuantizationInfo& quant,
                       const Linear& embeddings, int64_t in) const;
 
+  // Appends the keys and values k, v [n, kv_heads * head_dim] of n new tokens
+  // to layer `layer`'s cache and writes to out [n, heads * head_dim] the
+  // causal attention of their queries q [n, heads * head_dim] over the cache
+  // (scores q . k * scale). Call before pos_ advances.
+  void cached_attention(size_t layer, const float* q, const float* k, const float* v, int64_t n,
+                        float scale, float* out);
+
   // Throws Error unless n > 0 tokens fit after the cached ones and every id
   // is inside the vocabulary.
   void check_tokens(const int32_t* tokens, int64_t n) const;
 
   struct KvCache {
-    std::vector<float> k, v;
-    void append(const float* keys, const float* values, int64_t n, int64_t kv_dim);
+    std::vector<float> k, v;  // [position, kv_heads * head_dim]
   };
 
   ModelConfig config_;

@@ -19,7 +19,6 @@
 #include <cmath>
 
 #include "wquant/core/error.h"
-#include "wquant/kernels/attention.h"
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "decoder_base.h"
@@ -103,12 +102,9 @@ class Gpt2 : public DecoderBase {
         k[size_t(t * H + i)] = qkv[size_t(t * 3 * H + H + i)];
         v[size_t(t * H + i)] = qkv[size_t(t * 3 * H + 2 * H + i)];
       }
-    KvCache& cache = caches_[index];
-    cache.append(k.data(), v.data(), n, H);
     float scale = scale_weights_ ? 1.0f / std::sqrt(float(hd)) : 1.0f;
     if (scale_by_layer_) scale /= float(index + 1);
-    attention({c.num_heads, c.num_heads, hd}, q.data(), n, cache.k.data(), cache.v.data(), pos_ + n,
-              /*causal=*/true, scale, attn.data(), pool_);
+    cached_attention(index, q.data(), k.data(), v.data(), n, scale, attn.data());
     l.attn_proj.forward(attn.data(), n, o.data(), pool_);
     for (int64_t i = 0; i < n * H; ++i) x[i] += o[size_t(i)];
 

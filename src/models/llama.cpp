@@ -17,7 +17,6 @@
 
 #include "wquant/core/error.h"
 #include "wquant/models/causal_lm.h"
-#include "wquant/kernels/attention.h"
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "decoder_base.h"
@@ -64,7 +63,7 @@ class Llama : public DecoderBase {
     // The embedding matrix is a Linear [vocab, hidden] so that the tied
     // lm_head can share it; a token's embedding is one of its rows.
     for (int64_t t = 0; t < n; ++t) embed_.row(tokens[t], x.data() + t * H);
-    for (size_t i = 0; i < layers_.size(); ++i) layer_forward(layers_[i], caches_[i], x.data(), n);
+    for (size_t i = 0; i < layers_.size(); ++i) layer_forward(i, x.data(), n);
     const int64_t first = all_logits ? 0 : n - 1;
     std::vector<float> h(size_t((n - first) * H));
     for (int64_t t = first; t < n; ++t)
@@ -74,7 +73,8 @@ class Llama : public DecoderBase {
   }
 
  private:
-  void layer_forward(const Layer& l, KvCache& cache, float* x, int64_t n) {
+  void layer_forward(size_t index, float* x, int64_t n) {
+    const Layer& l = layers_[index];
     const ModelConfig& c = config_;
     const int64_t H = c.hidden_size, hd = c.head_dim;
     const int64_t q_dim = c.num_heads * hd, kv_dim = c.num_kv_heads * hd;
@@ -89,9 +89,7 @@ class Llama : public DecoderBase {
       ops::rope(q.data() + t * q_dim, c.num_heads, hd, pos_ + t, c.rope_theta);
       ops::rope(k.data() + t * kv_dim, c.num_kv_heads, hd, pos_ + t, c.rope_theta);
     }
-    cache.append(k.data(), v.data(), n, kv_dim);
-    attention({c.num_heads, c.num_kv_heads, hd}, q.data(), n, cache.k.data(), cache.v.data(), pos_ + n,
-              /*causal=*/true, 1.0f / std::sqrt(float(hd)), attn.data(), pool_);
+    cached_attention(index, q.data(), k.data(), v.data(), n, 1.0f / std::sqrt(float(hd)), attn.data());
     l.o.forward(attn.data(), n, o.data(), pool_);
     for (int64_t i = 0; i < n * H; ++i) x[i] += o[size_t(i)];
 

@@ -21,7 +21,6 @@
 #include <optional>
 
 #include "wquant/core/error.h"
-#include "wquant/kernels/attention.h"
 #include "wquant/models/linear.h"
 #include "wquant/models/ops.h"
 #include "decoder_base.h"
@@ -149,10 +148,7 @@ class Opt : public DecoderBase {
     // head_dim^-0.5, then attends with scale 1: same order here.
     const float scaling = 1.0f / std::sqrt(float(hd));
     for (float& value : q) value *= scaling;
-    KvCache& cache = caches_[index];
-    cache.append(k.data(), v.data(), n, H);
-    attention({c.num_heads, c.num_heads, hd}, q.data(), n, cache.k.data(), cache.v.data(), pos_ + n,
-              /*causal=*/true, 1.0f, attn.data(), pool_);
+    cached_attention(index, q.data(), k.data(), v.data(), n, 1.0f, attn.data());
     l.out.forward(attn.data(), n, o.data(), pool_);
     for (int64_t i = 0; i < n * H; ++i) x[i] += o[size_t(i)];
     if (!pre_norm_)
