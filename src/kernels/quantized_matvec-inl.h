@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include "hwy/cache_control.h"
 
 #include "hwy/highway.h"
 #include "packed_decode-inl.h"
@@ -60,6 +61,11 @@ HWY_INLINE VF DotField(hn::Vec<DI> v) {
 // where group g is chunks [g * group_chunks, (g + 1) * group_chunks) (the
 // last one shorter) and u = q + CodeOffset (above): the caller subtracts
 // sum_g scale_g (CodeOffset + zp_g) (sum of x over g). f32 throughout.
+// How far ahead of the loop, in bytes of the matrix, DotPackedRows asks for
+// weights to be fetched (see there). Measured on SmolLM2's layer sequence:
+// 4.5-6 KiB best, 1-3 KiB too short.
+constexpr int64_t kPrefetchBytes = 6144;
+
 template <int kBits, int kRows>
 HWY_INLINE void DotPackedRows(const uint8_t* rows, int64_t row_bytes, int64_t chunks,
                               const float* xp, int64_t group_chunks, const float* scales,
@@ -82,6 +88,7 @@ HWY_INLINE void DotPackedRows(const uint8_t* rows, int64_t row_bytes, int64_t ch
     const int64_t j1 = std::min(chunks, j0 + group_chunks);
     for (int64_t j = j0; j < j1; ++j) {
       const float* xj = xp + j * N * V;
+      if constexpr (kRows == 4) hwy::Prefetch(rows + kPrefetchBytes + j * 4 * N);
       const auto v0 = LoadForDot<kBits>(row0, j, row_bytes);
       const auto v1 = kRows > 1 ? LoadForDot<kBits>(row1, j, row_bytes) : v0;
       const auto v2 = kRows > 2 ? LoadForDot<kBits>(row2, j, row_bytes) : v0;
