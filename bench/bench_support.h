@@ -208,14 +208,17 @@ inline double measure_peak_gflops(int threads, int reps = 5) {
 
 // Returns the largest |y - ref| / bound over y [n_tokens, out] for x
 // [n_tokens, in]; above 1 the kernel is wrong. The bound is linear.h's,
-// (in + 32) 2^-24 M, with M = sum_c |s| (2^(b-1) + |zp| + o_b) |x_c| (|q|
-// <= 2^(b-1): looser than the unit tests' but enough to catch a broken path).
+// (in + 32) 2^-24 M + A, with M = sum_c |s| (2^(b-1) + |zp| + o_b) |x_c| and
+// A = sum_c |s| (2^(b-1) + |zp|) max_c |x_c| / 2^14 for quantized weights
+// (|q| <= 2^(b-1); the 16-bit activations' scale is at most max |x| / 2^14:
+// looser than the unit tests' but enough to catch a broken path).
 inline double error_over_bound(const WeightMatrix& w, const float* x, int64_t n_tokens,
                                const float* y) {
   const int64_t out = out_features(w), in = in_features(w);
   std::vector<float> ref(size_t(n_tokens * out));
   matmul_ref(w, x, DType::F32, n_tokens, nullptr, ref.data());
   std::vector<float> row(static_cast<size_t>(in)), weight_magnitude(static_cast<size_t>(in));
+  std::vector<float> code_magnitude(static_cast<size_t>(in), 0.0f);  // |s| (2^(b-1) + |zp|)
   double worst = 0;
   for (int64_t r = 0; r < out; ++r) {
     if (const auto* q = std::get_if<QuantizedMatrixView>(&w)) {
@@ -225,15 +228,21 @@ inline double error_over_bound(const WeightMatrix& w, const float* x, int64_t n_
         const double zp = q->zero_points ? std::fabs(double(q->zero_points[i])) : 0.0;
         weight_magnitude[size_t(c)] =
             float(std::fabs(q->scale_at(i)) * (double(1 << (q->bits - 1)) + zp + o));
+        code_magnitude[size_t(c)] = float(std::fabs(q->scale_at(i)) * (double(1 << (q->bits - 1)) + zp));
       }
     } else {
       weight_row_f32(w, r, row.data());
       for (int64_t c = 0; c < in; ++c) weight_magnitude[size_t(c)] = std::fabs(row[size_t(c)]);
     }
     for (int64_t t = 0; t < n_tokens; ++t) {
-      double m = 0;
-      for (int64_t c = 0; c < in; ++c) m += weight_magnitude[size_t(c)] * std::fabs(x[t * in + c]);
-      const double bound = double(in + 32) * std::ldexp(1.0, -24) * m;
+      double m = 0, codes = 0, x_max = 0;
+      for (int64_t c = 0; c < in; ++c) {
+        m += weight_magnitude[size_t(c)] * std::fabs(x[t * in + c]);
+        codes += code_magnitude[size_t(c)];
+        x_max = std::max(x_max, std::fabs(double(x[t * in + c])));
+      }
+      const double bound =
+          double(in + 32) * std::ldexp(1.0, -24) * m + codes * x_max / 16384.0;
       const double err = std::fabs(double(y[t * out + r]) - double(ref[size_t(t * out + r)]));
       worst = std::max(worst, bound > 0 ? err / bound : (err > 0 ? 1e9 : 0.0));
     }

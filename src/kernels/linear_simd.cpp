@@ -13,6 +13,7 @@
 
 #include "float_dot-inl.h"
 #include "gemm-inl.h"
+#include "int16_matvec-inl.h"
 #include "packed_decode-inl.h"
 #include "quantized_matvec-inl.h"
 
@@ -177,6 +178,49 @@ inline void ScalesToF32(const QuantizedMatrixView& w, int64_t first, int64_t cou
   }
 }
 
+// The f32 scales of a thread chunk's rows and, when `correct`, the
+// coefficients scale_g (offset + zp_g) of their offset / zero-point
+// corrections, converted kRows rows at a time, vectorized (with 576-wide
+// rows, converting per row cost as much as the row's dot product). A
+// per-tensor scale is shared by every row (stride 0).
+class RowScales {
+ public:
+  RowScales(const QuantizedMatrixView& w, bool correct, float offset)
+      : w_(w), correct_(correct), offset_(offset),
+        per_tensor_(w.granularity == Granularity::PerTensor), n_groups_(w.n_groups()),
+        stride_(per_tensor_ ? 0 : n_groups_),
+        scales_(size_t((per_tensor_ ? 1 : kRows) * n_groups_)),
+        coef_(correct ? scales_.size() : 0) {}
+
+  // Makes rows [r0, r0 + rows) available; r0 ascends, `end` is the chunk's end.
+  void cover(int64_t r0, int64_t rows, int64_t end) {
+    if (from_ >= 0 && (per_tensor_ || r0 + rows <= from_ + kRows)) return;
+    from_ = r0;
+    const int64_t first = w_.scale_index(per_tensor_ ? 0 : r0, 0);
+    const int64_t count = per_tensor_ ? n_groups_ : std::min(kRows, end - r0) * n_groups_;
+    ScalesToF32(w_, first, count, scales_.data());
+    if (correct_) {
+      GroupCorrections(scales_.data(), w_.zero_points ? w_.zero_points + first : nullptr,
+                       offset_, count, coef_.data());
+    }
+  }
+  // Row r's scales / coefficients, n_groups of each (r covered).
+  const float* scales(int64_t r) const { return scales_.data() + (r - from_) * stride_; }
+  const float* coef(int64_t r) const { return coef_.data() + (r - from_) * stride_; }
+  // Distance between consecutive rows' scales: n_groups, 0 per tensor.
+  int64_t stride() const { return stride_; }
+
+ private:
+  static constexpr int64_t kRows = 64;
+  const QuantizedMatrixView& w_;
+  const bool correct_;
+  const float offset_;
+  const bool per_tensor_;
+  const int64_t n_groups_, stride_;
+  std::vector<float> scales_, coef_;
+  int64_t from_ = -1;  // first covered row; -1 none yet
+};
+
 // Matrix-vector (and a few tokens, each on its own): rows 4 at a time,
 // every weight byte decoded once per token. DotPackedRows sums codes u =
 // q + CodeOffset (4 and 2 bits); the offset and the zero-points are taken
@@ -204,35 +248,15 @@ void MatvecPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens
     }
   }
   const uint8_t* packed = static_cast<const uint8_t*>(w.packed);
-  const bool per_tensor = w.granularity == Granularity::PerTensor;
   pool.parallel_for(out, [&](int64_t begin, int64_t end) {
-    // The scales (and offset / zero-point coefficients) of kScaleRows rows at
-    // a time, converted together, vectorized: with 576-wide rows, converting
-    // per row cost as much as the row's dot product. A per-tensor scale is
-    // shared by every row.
-    constexpr int64_t kScaleRows = 64;
-    const int64_t scale_stride = per_tensor ? 0 : n_groups;
-    std::vector<float> scales(size_t((per_tensor ? 1 : kScaleRows) * n_groups));
-    std::vector<float> coef(correct ? scales.size() : 0);
+    RowScales rs(w, correct, offset);
     std::vector<float> lane_scales(lanes ? size_t(4 * L.K) : 0);
-    int64_t scales_from = -1;  // first row of the converted block; -1 none yet
     for (int64_t r0 = begin; r0 < end; r0 += 4) {
       const int64_t rows = std::min<int64_t>(4, end - r0);
-      if (scales_from < 0 || (!per_tensor && r0 + rows > scales_from + kScaleRows)) {
-        scales_from = r0;
-        const int64_t first = w.scale_index(per_tensor ? 0 : r0, 0);
-        const int64_t count = per_tensor ? n_groups : std::min(kScaleRows, end - r0) * n_groups;
-        ScalesToF32(w, first, count, scales.data());
-        if (correct) {
-          GroupCorrections(scales.data(), w.zero_points ? w.zero_points + first : nullptr, offset,
-                           count, coef.data());
-        }
-      }
-      const float* s = scales.data() + (r0 - scales_from) * scale_stride;
-      const float* c = coef.data() + (correct ? (r0 - scales_from) * scale_stride : 0);
+      rs.cover(r0, rows, end);
       for (int64_t i = 0; lanes && i < rows; ++i) {
         for (int64_t k = 0; k < L.K; ++k) {
-          lane_scales[size_t(i * L.K + k)] = s[i * scale_stride + L.group_of(k)];
+          lane_scales[size_t(i * L.K + k)] = rs.scales(r0 + i)[L.group_of(k)];
         }
       }
       const uint8_t* row = packed + r0 * L.row_bytes;
@@ -247,8 +271,8 @@ void MatvecPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens
         } else {
           const auto dot = [&](auto k) HWY_ATTR {
             DotPackedRows<kBits, decltype(k)::value>(row, L.row_bytes, L.chunks, xt,
-                                                     L.group_chunks, s, n_groups, scale_stride,
-                                                     sums);
+                                                     L.group_chunks, rs.scales(r0), n_groups,
+                                                     rs.stride(), sums);
           };
           switch (rows) {
             case 1: dot(std::integral_constant<int, 1>()); break;
@@ -260,9 +284,67 @@ void MatvecPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens
         for (int64_t i = 0; i < rows; ++i) {
           float v = sums[i];
           if (correct) {
-            v -= DotF32(c + i * scale_stride, group_sums.data() + t * n_groups, n_groups);
+            v -= DotF32(rs.coef(r0 + i), group_sums.data() + t * n_groups, n_groups);
           }
           y[t * out + r0 + i] = v + (bias ? bias[r0 + i] : 0.0f);
+        }
+      }
+    }
+  }, std::max<int64_t>(4, min_rows_per_thread(in, n_tokens)));
+}
+
+// Matrix-vector with 16-bit integer activations (int16_matvec-inl.h), for
+// weights whose groups are whole chunks: each token is rounded once per
+// call, rows 4 at a time as MatvecPacked. The offset / zero-point
+// correction uses each group's sum of the rounded activations.
+template <int kBits>
+void MatvecPacked16(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
+                    const float* bias, float* y, ThreadPool& pool) {
+  const int64_t out = w.rows, in = w.cols, n_groups = w.n_groups();
+  const int64_t row_bytes = w.row_words() * 4, N = Chunk16Bytes();
+  const int64_t chunks = (row_bytes + N - 1) / N, K = chunks * Chunk16Cols<kBits>();
+  const int64_t group_chunks = n_groups == 1 ? chunks : w.group_cols() / Chunk16Cols<kBits>();
+  const float offset = Code16Offset<kBits>();
+  const bool correct = offset != 0.0f || w.zero_points;
+  auto x16 = hwy::AllocateAligned<int16_t>(size_t(n_tokens * K));
+  std::vector<int16_t> natural(static_cast<size_t>(K));
+  std::vector<float> sigma(static_cast<size_t>(n_tokens));
+  std::vector<float> group_sums(correct ? size_t(n_tokens * n_groups) : 0);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const int16_t* xt = x16.get() + t * K;
+    sigma[size_t(t)] =
+        QuantizeActivations16<kBits>(x + t * in, in, chunks, x16.get() + t * K, natural.data());
+    for (int64_t g = 0; correct && g < n_groups; ++g) {  // in packed order: whole chunks
+      int64_t sum = 0;
+      const int64_t k1 = std::min(K, (g + 1) * group_chunks * Chunk16Cols<kBits>());
+      for (int64_t k = g * group_chunks * Chunk16Cols<kBits>(); k < k1; ++k) sum += xt[k];
+      group_sums[size_t(t * n_groups + g)] = float(sum);
+    }
+  }
+  const uint8_t* packed = static_cast<const uint8_t*>(w.packed);
+  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+    RowScales rs(w, correct, offset);
+    for (int64_t r0 = begin; r0 < end; r0 += 4) {
+      const int64_t rows = std::min<int64_t>(4, end - r0);
+      rs.cover(r0, rows, end);
+      const uint8_t* row = packed + r0 * row_bytes;
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        float sums[4];
+        const auto dot = [&](auto k) HWY_ATTR {
+          DotPackedRows16<kBits, decltype(k)::value>(row, row_bytes, chunks, x16.get() + t * K,
+                                                     group_chunks, rs.scales(r0), n_groups,
+                                                     rs.stride(), sums);
+        };
+        switch (rows) {
+          case 1: dot(std::integral_constant<int, 1>()); break;
+          case 2: dot(std::integral_constant<int, 2>()); break;
+          case 3: dot(std::integral_constant<int, 3>()); break;
+          default: dot(std::integral_constant<int, 4>()); break;
+        }
+        for (int64_t i = 0; i < rows; ++i) {
+          float v = sums[i];
+          if (correct) v -= DotF32(rs.coef(r0 + i), group_sums.data() + t * n_groups, n_groups);
+          y[t * out + r0 + i] = v * sigma[size_t(t)] + (bias ? bias[r0 + i] : 0.0f);
         }
       }
     }
@@ -289,16 +371,22 @@ void GemmPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
 
 // y = x W^T + bias for a quantized weight that has_simd_kernel accepts; x is
 // f32 [n_tokens, in].
+template <int kBits>
+void MatMulPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
+                  const float* bias, float* y, ThreadPool& pool) {
+  if (n_tokens >= kGemmMinTokens) return GemmPacked<kBits>(w, x, n_tokens, bias, y, pool);
+  if (Int16Eligible<kBits>(w.n_groups(), w.group_cols())) {
+    return MatvecPacked16<kBits>(w, x, n_tokens, bias, y, pool);
+  }
+  return MatvecPacked<kBits>(w, x, n_tokens, bias, y, pool);
+}
+
 void MatMulQuantizedT(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
                       const float* bias, float* y, ThreadPool& pool) {
-  const bool gemm = n_tokens >= kGemmMinTokens;
   switch (w.bits) {
-    case 2: return gemm ? GemmPacked<2>(w, x, n_tokens, bias, y, pool)
-                        : MatvecPacked<2>(w, x, n_tokens, bias, y, pool);
-    case 4: return gemm ? GemmPacked<4>(w, x, n_tokens, bias, y, pool)
-                        : MatvecPacked<4>(w, x, n_tokens, bias, y, pool);
-    default: return gemm ? GemmPacked<8>(w, x, n_tokens, bias, y, pool)
-                         : MatvecPacked<8>(w, x, n_tokens, bias, y, pool);
+    case 2: return MatMulPacked<2>(w, x, n_tokens, bias, y, pool);
+    case 4: return MatMulPacked<4>(w, x, n_tokens, bias, y, pool);
+    default: return MatMulPacked<8>(w, x, n_tokens, bias, y, pool);
   }
 }
 

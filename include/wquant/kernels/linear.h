@@ -16,25 +16,37 @@
 //  * matvec / matmul: Highway SIMD, dispatched once per call to the best
 //    target compiled in (simd_target.h forces one). Two kernels:
 //    - fewer than 4 tokens (decode): each token on its own, rows 4 at a
-//      time, the weight bytes decoded in registers and the scale applied
-//      once per group (src/kernels/quantized_matvec-inl.h). Below 8 bits it
-//      sums the unsigned codes u = q + 2^(b-1) (cheaper to decode, and
-//      decoding bounds 4-bit speed) and takes off sum_g s_g (2^(b-1) + zp_g)
-//      (sum of x over g); 8-bit decodes q exactly and takes off the
-//      zero-points the same way.
+//      time, the weight bytes decoded in registers. When the weight's
+//      groups are whole chunks (per-channel, per-tensor, and on AVX2 groups
+//      that are multiples of 16 / 32 / 64 columns for 8 / 4 / 2 bits) the
+//      token's activations are first rounded to 16-bit integers with one
+//      power-of-two scale sigma = 2^(k-15), max |x| = f 2^k, f in [0.5, 1)
+//      (so |x - x16 sigma| <= sigma <= max |x| / 2^14), and weights meet
+//      them in integer multiply-adds, exact per group
+//      (src/kernels/int16_matvec-inl.h). Other groups keep the activations
+//      in f32 and apply the scale once per group
+//      (src/kernels/quantized_matvec-inl.h). Below 8 bits both sum the
+//      unsigned codes u = q + 2^(b-1) (cheaper to decode, and decoding
+//      bounds 4-bit speed) and take off sum_g s_g (2^(b-1) + zp_g) (sum of
+//      x over g); 8-bit decodes q exactly and takes off the zero-points the
+//      same way. With 16-bit activations a token holding inf or NaN gives
+//      NaN outputs.
 //    - 4 tokens or more (prompt): a tiled GEMM; tiles of 48 rows x 256
 //      columns are dequantized to f32 exactly as the reference does, then
 //      reused by every token (src/kernels/gemm-inl.h). Never a whole
 //      dequantized copy.
 //    Accumulation is in f32 in another order, so results differ from the
-//    reference by rounding only: the tests' bound is
-//      (in + 32) * 2^-24 * sum_c |s| (|q| + |zp| + o_b) |x_c|,
+//    reference by rounding, plus the 16-bit activations' rounding in the
+//    matrix-vector kernel: the tests' bound is
+//      (in + 32) * 2^-24 * sum_c |s| (|q| + |zp| + o_b) |x_c|
+//        + sum_c |s| |q - zp| sigma,
 //    o_b = 2^b below 8 bits (the offset terms of the matrix-vector kernel:
 //    |u| <= |q| + 2^(b-1) and |2^(b-1) + zp| <= 2^(b-1) + |zp|), 0 for 8 bits
-//    and float weights. Rows are split over the pool's threads, and each
-//    token's outputs are computed on their own: results depend neither on
-//    the thread count nor on the other tokens of the call (but a token
-//    through matvec and through a >= 4-token matmul may differ by rounding).
+//    and float weights; sigma (above) is 0 where activations stay f32. Rows
+//    are split over the pool's threads, and each token's outputs are
+//    computed on their own: results depend neither on the thread count nor
+//    on the other tokens of the call (but a token through matvec and through
+//    a >= 4-token matmul may differ by that bound).
 //    3-bit weights take the reference path (still multithreaded).
 #pragma once
 

@@ -96,6 +96,44 @@ inline double tolerance(int64_t in, double magnitude) {
   return double(in + 32) * std::ldexp(1.0, -24) * magnitude;
 }
 
+// Returns, per output (t, r), what the matrix-vector kernel's 16-bit
+// activations add to the bound (linear.h):
+//   sum_c |scale| |q_c - zero_point| sigma_t,
+// sigma_t = 2^(k - 15) for max_c |x_t,c| = f 2^k, f in [0.5, 1) (the
+// kernel's power-of-two scale; rounding is off by at most one unit of it).
+inline std::vector<double> activation_rounding(const QuantizedTensor& w,
+                                               const std::vector<float>& x, int64_t n_tokens) {
+  std::vector<double> a(size_t(n_tokens * w.rows));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    double m = 0;
+    for (int64_t c = 0; c < w.cols; ++c) m = std::max(m, std::fabs(double(x[size_t(t * w.cols + c)])));
+    int k = 0;
+    std::frexp(m, &k);
+    const double sigma = m > 0 ? std::ldexp(1.0, k - 15) : 0.0;
+    for (int64_t r = 0; r < w.rows; ++r) {
+      double sum = 0;
+      for (int64_t c = 0; c < w.cols; ++c) {
+        const int64_t s = w.scale_index(r, c);
+        const int zp = w.zero_points.empty() ? 0 : w.zero_points[size_t(s)];
+        sum += std::fabs(double(w.scales[size_t(s)])) *
+               std::abs(int(w.q[size_t(r * w.cols + c)]) - zp);
+      }
+      a[size_t(t * w.rows + r)] = sum * sigma;
+    }
+  }
+  return a;
+}
+
+// Returns, per output, the whole bound on |SIMD - reference| for a quantized
+// weight: tolerance(in, M) + activation_rounding.
+inline std::vector<double> bounds(const QuantizedTensor& w, const std::vector<float>& x,
+                                  int64_t n_tokens, const std::vector<float>& bias) {
+  const std::vector<double> m = magnitudes(w, x, n_tokens, bias);
+  std::vector<double> b = activation_rounding(w, x, n_tokens);
+  for (size_t i = 0; i < b.size(); ++i) b[i] += tolerance(w.cols, m[i]);
+  return b;
+}
+
 // Forces a SIMD target for the lifetime of the object.
 class ScopedSimdTarget {
  public:

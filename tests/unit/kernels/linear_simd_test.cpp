@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -29,13 +31,13 @@ ThreadPool& pool() {
   return p;
 }
 
-// Returns success if every y[i] is within tolerance(in, magnitude[i]) of ref[i].
+// Returns success if every y[i] is within bound[i] of ref[i].
 ::testing::AssertionResult all_near(const std::vector<float>& y, const std::vector<float>& ref,
-                                    const std::vector<double>& magnitude, int64_t in,
+                                    const std::vector<double>& bound,
                                     double* worst_ratio = nullptr) {
   for (size_t i = 0; i < y.size(); ++i) {
     const double err = std::fabs(double(y[i]) - double(ref[i]));
-    const double tol = test::tolerance(in, magnitude[i]);
+    const double tol = bound[i];
     if (worst_ratio && tol > 0) *worst_ratio = std::max(*worst_ratio, err / tol);
     if (!(err <= tol)) {
       return ::testing::AssertionFailure() << "y[" << i << "] = " << y[i] << ", reference "
@@ -103,7 +105,7 @@ TEST_P(QuantizedVsReference, WithinRoundingBound) {
         const WeightMatrix wm = packed.view();
         const std::vector<float> bias = random_floats(size_t(out), 0.0f, 1.0f, seed++);
         for (DType act : kFloatDTypes) {
-          for (int64_t n : {1, 5}) {
+          for (int64_t n : {1, 2, 5}) {
             SCOPED_TRACE(testing::Message() << scheme.describe() << " scales "
                          << dtype_name(scale_dtype) << " x " << dtype_name(act) << " ["
                          << out << ", " << in << "] n " << n);
@@ -111,12 +113,12 @@ TEST_P(QuantizedVsReference, WithinRoundingBound) {
                 make_activations(random_floats(size_t(n * in), 0.5f, 1.0f, seed++), act);
             std::vector<float> ref(size_t(n * out)), y(ref.size());
             matmul_ref(wm, x.bytes.data(), act, n, bias.data(), ref.data());
-            const std::vector<double> mag = test::magnitudes(qt, x.f32, n, bias);
+            const std::vector<double> bound = test::bounds(qt, x.f32, n, bias);
             for (const std::string& target : targets) {
               ScopedSimdTarget forced(target);
               std::fill(y.begin(), y.end(), -1e30f);
               matmul(wm, x.bytes.data(), act, n, bias.data(), y.data(), pool());
-              ASSERT_TRUE(all_near(y, ref, mag, in, &worst)) << "target " << target;
+              ASSERT_TRUE(all_near(y, ref, bound, &worst)) << "target " << target;
             }
           }
         }
@@ -159,14 +161,14 @@ TEST(FloatVsReference, AllWeightAndActivationDTypes) {
               for (int64_t c = 0; c < in; ++c) {
                 m += std::fabs(double(wf[size_t(r * in + c)]) * x.f32[size_t(t * in + c)]);
               }
-              mag[size_t(t * out + r)] = m;
+              mag[size_t(t * out + r)] = test::tolerance(in, m);
             }
           }
           matmul_ref(wm, x.bytes.data(), act, n, bias.data(), ref.data());
           for (const std::string& target : available_simd_targets()) {
             ScopedSimdTarget forced(target);
             matmul(wm, x.bytes.data(), act, n, bias.data(), y.data(), pool());
-            ASSERT_TRUE(all_near(y, ref, mag, in)) << "target " << target;
+            ASSERT_TRUE(all_near(y, ref, mag)) << "target " << target;
           }
         }
       }
@@ -257,7 +259,7 @@ TEST(SimdKernels, GemmTilesAndTailsMatchTheReference) {
       const PackedQuantizedMatrix packed(qt, DType::BF16);
       std::vector<float> ref(size_t(n * out)), y(ref.size());
       matmul_ref(packed.view(), x.bytes.data(), DType::F32, n, bias.data(), ref.data());
-      const std::vector<double> mag = test::magnitudes(qt, x.f32, n, bias);
+      const std::vector<double> bound = test::bounds(qt, x.f32, n, bias);
       for (const std::string& target : available_simd_targets()) {
         ScopedSimdTarget forced(target);
         for (size_t threads : {1, 2}) {
@@ -266,7 +268,7 @@ TEST(SimdKernels, GemmTilesAndTailsMatchTheReference) {
           ThreadPool p(threads);
           std::fill(y.begin(), y.end(), -1e30f);
           matmul(packed.view(), x.bytes.data(), DType::F32, n, bias.data(), y.data(), p);
-          ASSERT_TRUE(all_near(y, ref, mag, in));
+          ASSERT_TRUE(all_near(y, ref, bound));
         }
       }
     }
@@ -318,10 +320,13 @@ TEST(SimdKernels, UnalignedBuffersGiveTheSameResult) {
   }
 }
 
-// The bound is tight enough to see the smallest bug: one weight off by one
-// quantization step, in the column with the smallest |x| above 0.25. (Not for
-// 8-bit asymmetric: there the bound must cover sum q s x - zp s sum x, two
-// terms of ~128 steps each, and at in = 259 it is ~3 steps wide.)
+// The bound is tight enough to see a one-step bug: one weight off by one
+// quantization step, in the column with the largest |x|. (Not for 8-bit
+// asymmetric: there the bound must cover sum q s x - zp s sum x, two terms of
+// ~128 steps each, and at in = 259 it is ~3 steps wide.) The 16-bit
+// activations' term is a worst case (every rounding off by a whole unit, the
+// same way): for 8 bits at in = 259 it alone is about half a step there, so
+// a step in a column of small |x| can hide in it.
 TEST(SimdKernels, ToleranceSeesOneQuantizationStep) {
   for (auto [bits, symmetric] : {std::pair{8, true}, {4, false}, {4, true}, {2, false}}) {
     SCOPED_TRACE(testing::Message() << "w" << bits << (symmetric ? " sym" : " asym"));
@@ -336,17 +341,55 @@ TEST(SimdKernels, ToleranceSeesOneQuantizationStep) {
     std::vector<float> y(3), y_step(3);
     matvec_ref(PackedQuantizedMatrix(qt).view(), x.bytes.data(), DType::F32, bias.data(),
                y.data());
-    const std::vector<double> mag = test::magnitudes(qt, x.f32, 1, bias);
-    int64_t c = -1;
-    for (int64_t i = 0; i < in; ++i) {
-      const float a = std::fabs(x.f32[size_t(i)]);
-      if (a > 0.25f && (c < 0 || a < std::fabs(x.f32[size_t(c)]))) c = i;
+    const std::vector<double> bound = test::bounds(qt, x.f32, 1, bias);
+    int64_t c = 0;
+    for (int64_t i = 1; i < in; ++i) {
+      if (std::fabs(x.f32[size_t(i)]) > std::fabs(x.f32[size_t(c)])) c = i;
     }
     int8_t& q = qt.q[size_t(in + c)];  // row 1
     q = int8_t(q < qt.scheme.qmax() ? q + 1 : q - 1);
     matvec_ref(PackedQuantizedMatrix(qt).view(), x.bytes.data(), DType::F32, bias.data(),
                y_step.data());
-    EXPECT_GT(std::fabs(double(y_step[1]) - y[1]), test::tolerance(in, mag[1]));
+    const double step = std::fabs(double(y_step[1]) - y[1]);
+    RecordProperty("w" + std::to_string(bits) + (symmetric ? "_sym" : "_asym") +
+                       "_bound_over_step", std::to_string(bound[1] / step));
+    EXPECT_GT(step, bound[1]);
+  }
+}
+
+// The matrix-vector kernel's 16-bit activations keep f32's special cases: a
+// zero token gives the bias exactly, and a NaN or an infinity in a token
+// makes every output of that token NaN (f32 gives NaN or inf), the other
+// token untouched.
+TEST(SimdKernels, Int16ActivationsZeroAndNonFinite) {
+  for (auto [bits, group] : {std::pair{8, int64_t(0)}, {4, int64_t(32)}, {2, int64_t(64)}}) {
+    const int64_t out = 6, in = 200;
+    const QuantizedTensor qt = quantize(random_floats(size_t(out * in), 0.0f, 0.05f, 21).data(),
+                                        out, in,
+                                        test::make_scheme(bits, group ? Granularity::PerGroup
+                                                                      : Granularity::PerChannel,
+                                                          false, group));
+    const PackedQuantizedMatrix packed(qt);
+    const std::vector<float> bias = random_floats(size_t(out), 0.0f, 1.0f, 22);
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(),
+                      std::numeric_limits<float>::infinity()}) {
+      std::vector<float> x(size_t(3 * in), 0.0f);  // token 0: zeros
+      x[size_t(in + 17)] = bad;                        // token 1: one bad value
+      for (int64_t c = 0; c < in; ++c) x[size_t(2 * in + c)] = 0.01f * float(c % 7);
+      std::vector<float> ref(size_t(3 * out));
+      matmul_ref(packed.view(), x.data(), DType::F32, 3, bias.data(), ref.data());
+      for (const std::string& target : available_simd_targets()) {
+        SCOPED_TRACE(testing::Message() << "w" << bits << " " << target << " bad " << bad);
+        ScopedSimdTarget forced(target);
+        std::vector<float> y(size_t(3 * out));
+        matmul(packed.view(), x.data(), DType::F32, 3, bias.data(), y.data(), pool());
+        for (int64_t r = 0; r < out; ++r) {
+          EXPECT_EQ(y[size_t(r)], bias[size_t(r)]);
+          EXPECT_TRUE(std::isnan(y[size_t(out + r)])) << y[size_t(out + r)];
+          EXPECT_NEAR(y[size_t(2 * out + r)], ref[size_t(2 * out + r)], 1e-3);
+        }
+      }
+    }
   }
 }
 
