@@ -74,6 +74,11 @@ WQUANT_MODELS = {
     # The tied embedding / lm_head quantized too (W8 per channel), as
     # llama.cpp's Q8_0 stores token_embd: the same bytes per token as Q8_0.
     "W8-emb": ["--bits", "8", "--per-channel", "--dtype", "bf16", "--include", "model.embed_tokens"],
+    # W4 g32 symmetric (4.5 bits per weight with bf16 scales, as Q4_0 with
+    # its f16 scales) and the tied embedding at W8 per channel, as
+    # llama-quantize's Q4_0 stores token_embd in Q8_0.
+    "W4-g32-emb8": ["--bits", "4", "--group-size", "32", "--dtype", "bf16",
+                    "--include", "model.embed_tokens", "--override", "model.embed_tokens=w8-channel"],
 }
 LLAMA_TYPES = ["Q8_0", "Q4_0"]
 # A decode loop stops after this many seconds (optimum-quanto's CPU path can
@@ -585,6 +590,7 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
         ("wquant W8 / llama.cpp Q8_0", ("wquant", "W8"), ("llama.cpp", "Q8_0"), "1.0"),
         ("wquant W8-emb / llama.cpp Q8_0", ("wquant", "W8-emb"), ("llama.cpp", "Q8_0"), "1.0"),
         ("wquant W4-g32 / llama.cpp Q4_0", ("wquant", "W4-g32"), ("llama.cpp", "Q4_0"), "1.0"),
+        ("wquant W4-g32-emb8 / llama.cpp Q4_0", ("wquant", "W4-g32-emb8"), ("llama.cpp", "Q4_0"), "1.0"),
         ("wquant W4-g128 / llama.cpp Q4_0", ("wquant", "W4-g128"), ("llama.cpp", "Q4_0"), "1.0"),
         ("wquant bf16 / PyTorch bf16", ("wquant", "bf16"), ("PyTorch", "bf16"), ""),
         ("wquant f32 / PyTorch f32", ("wquant", "f32"), ("PyTorch", "f32"), ""),
@@ -640,7 +646,8 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
                  "safetensors (`hf-f32`, `hf-bf16`); the PyTorch rows load the same directories")
     for name, args in WQUANT_MODELS.items():
         if args:
-            kept = ("the tied embedding / lm_head quantized too" if "--include" in args
+            kept = ("the tied embedding / lm_head quantized too, at W8 per channel" if "--override" in args
+                    else "the tied embedding / lm_head quantized too" if "--include" in args
                     else "lm_head and embeddings kept in float, as wquant does by default")
             lines.append(f"* wquant {name}: `wquant quantize {GGUF_NAME} {' '.join(args)}` ({kept})")
     for q in LLAMA_TYPES:
