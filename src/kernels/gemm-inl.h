@@ -148,13 +148,19 @@ HWY_INLINE void PackedRowTile(const QuantizedMatrixView& w, const PackedLayout<k
       lane[kDepth + k - k0] = w.zero_points ? float(w.zero_points[i]) : 0.0f;
     }
   }
+  VF scale = hn::Zero(df), zp = scale;
+  int64_t scale_of = -1;  // the scale index `scale` and `zp` hold (groups of whole chunks)
   for (int64_t j = k0 / per_chunk; j * per_chunk < k0 + depth; ++j) {
     const auto v = LoadChunk<kBits>(row, j, L.row_bytes);
-    VF scale, zp;
     if (L.group_chunks > 0) {
+      // Converted when the group changes, not per chunk: scale_at is a
+      // call, and per 8-column chunk it cost as much as the dequantizing.
       const int64_t i = first + std::min(j / L.group_chunks, L.n_groups - 1);
-      scale = hn::Set(df, w.scale_at(i));
-      zp = hn::Set(df, w.zero_points ? float(w.zero_points[i]) : 0.0f);
+      if (i != scale_of) {
+        scale_of = i;
+        scale = hn::Set(df, w.scale_at(i));
+        zp = hn::Set(df, w.zero_points ? float(w.zero_points[i]) : 0.0f);
+      }
     }
     ForFields<V>([&](auto field) HWY_ATTR {
       constexpr int f = decltype(field)::value;
