@@ -64,7 +64,7 @@ TEST(Attention, MatchesReferenceOnEveryTarget) {
   const Case cases[] = {
       {{9, 3, 64}, 1, 1, true},   {{9, 3, 64}, 1, 300, true}, {{9, 3, 64}, 7, 300, true},
       {{4, 4, 13}, 5, 5, true},   {{4, 4, 13}, 5, 37, false}, {{2, 1, 3}, 3, 9, true},
-      {{12, 12, 32}, 16, 16, false}};
+      {{12, 12, 32}, 16, 16, false}, {{4, 2, 80}, 3, 41, true}, {{2, 1, 128}, 2, 19, true}};
   for (const Case& c : cases) {
     const int64_t q_dim = c.shape.heads * c.shape.head_dim;
     const int64_t kv_dim = c.shape.kv_heads * c.shape.head_dim;
