@@ -138,6 +138,21 @@ def tables(context, runs, command):
                 row.append(fmt(b["cpu_time"] / g["cpu_time"], 2) if b and g and t == 1 else "-")
                 add("| " + " | ".join(row) + " |")
     add("")
+    add("### SmolLM2-135M's layers in decoding order (210 matrix-vector products, each weight cold from DRAM)")
+    add("")
+    add("One iteration is one decoded token's linear layers (30 x q, k, v, o, gate, up, down; "
+        "no lm_head), each weight in its own memory; GB/s of weight bytes.")
+    add("")
+    add("| format | 1 thread GB/s | % bw | ms per token | 2 threads GB/s | % bw | ms per token |")
+    add("|---|---|---|---|---|---|---|")
+    for f, name in ((1, "bf16"), (2, "w8_channel"), (3, "w4_g128_asym"), (4, "w4_g32")):
+        cells = []
+        for t in (1, 2):
+            b = get(runs, "BM_ModelLayers", format=f, threads=t)
+            cells += [fmt(b and b.get("GB"), 2), fmt(b and b.get("bw_pct"), 0),
+                      fmt(b and b["seconds"] * 1e3, 2)]
+        add(f"| {name} | " + " | ".join(cells) + " |")
+    add("")
     add("### Matrix-vector time against size (in = 4096; GB/s of weight bytes)")
     add("")
     add("| weight bytes | f32 1t | w8 1t | w4 g128 1t | sgemv 1t | f32 2t | w8 2t | w4 g128 2t | sgemv 2t |")

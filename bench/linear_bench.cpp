@@ -166,6 +166,46 @@ BENCHMARK(BM_MatvecSweep)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
+// One decoded token of SmolLM2-135M: its 30 layers' 7 linear layers (q, k,
+// v, o: 576x576, 192x576, 192x576, 576x576; gate, up: 1536x576; down:
+// 576x1536), each weight in its own memory (106 MB at 8 bits: beyond the L3,
+// so every weight comes cold from DRAM, as in decoding), called in order.
+// Small matrices read 4 rows side by side defeat the hardware prefetcher
+// (quantized_matvec-inl.h); this is the benchmark that showed it. --check:
+// 2 layers, the last product checked.
+void BM_ModelLayers(benchmark::State& state) {
+  const int format = int(state.range(0)), threads = int(state.range(1));
+  struct Shape { int64_t out, in; };
+  const Shape layer[] = {{576, 576}, {192, 576}, {192, 576}, {576, 576},
+                         {1536, 576}, {1536, 576}, {576, 1536}};
+  std::vector<std::unique_ptr<BenchWeight>> weights;
+  size_t bytes = 0;
+  for (int l = 0; l < (g_check ? 2 : 30); ++l) {
+    for (const Shape& sh : layer) {
+      weights.push_back(std::make_unique<BenchWeight>(Format(format), sh.out, sh.in,
+                                                      uint64_t(weights.size() + 1)));
+      bytes += weights.back()->bytes();
+    }
+  }
+  ThreadPool pool(static_cast<size_t>(threads));
+  const std::vector<float> x = random_floats(1536, 2);
+  std::vector<float> y(1536);
+  for (auto _ : state) {
+    for (const auto& w : weights) matvec(w->view(), x.data(), DType::F32, nullptr, y.data(), pool);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  matvec_counters(state, bytes, threads);
+  check(state, weights.back()->view(), x.data(), 1, y.data());
+  state.SetLabel(std::string(format_name(format)) + " " + std::to_string(weights.size()) +
+                 " matrices");
+}
+BENCHMARK(BM_ModelLayers)
+    ->ArgsProduct({{kBF16, kW8Channel, kW4G128Asym, kW4G32}, {1, 2}})
+    ->ArgNames({"format", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 void BM_Matmul(benchmark::State& state) {
   const int format = int(state.range(0)), shape = int(state.range(1));
   const int64_t n = state.range(2);
