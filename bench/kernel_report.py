@@ -82,6 +82,11 @@ def tables(context, runs, command):
     add = lines.append
     bw = {t: (get(runs, "BM_ReadBandwidth", threads=t) or {}).get("GB/s") for t in (1, 2)}
     peak = {t: (get(runs, "BM_PeakFma", threads=t) or {}).get("GFLOP/s") for t in (1, 2)}
+
+    def pct(x, limit):
+        """x as a percentage of the limit of the table above (the medians of the
+        limit benchmarks, not the one-off figures the counters were taken against)."""
+        return 100 * x / limit if x is not None and limit else None
     add(f"Machine: {machine()}. SIMD target: {context.get('simd_target', '?')}. "
         f"Date: {datetime.date.today().isoformat()}. Commit: {commit()}. "
         f"Command: `{command}`. Figures are medians of the repetitions.")
@@ -111,7 +116,7 @@ def tables(context, runs, command):
                      else get(runs, "BM_Sgemv", shape=s, threads=t))
                 g = get(runs, "BM_Sgemv", shape=s, threads=t)
                 speedup = g["seconds"] / b["seconds"] if b and g else None
-                cells += [fmt(b and b.get("GB"), 2), fmt(b and b.get("bw_pct"), 0), fmt(speedup, 2)]
+                cells += [fmt(b and b.get("GB"), 2), fmt(pct(b and b.get("GB"), bw[t]), 0), fmt(speedup, 2)]
                 if t == 1:
                     cpu_gb = b and b["GB"] * b["real_time"] / b["cpu_time"]
                     cpu_speedup = g["cpu_time"] / b["cpu_time"] if b and g else None
@@ -132,7 +137,7 @@ def tables(context, runs, command):
                     ratio = b["seconds"] / g["seconds"] if b and g else None
                     row.append(fmt(b and b.get("GFLOP")))
                     if f == 2:
-                        row.append(fmt(b and b.get("peak_pct"), 0))
+                        row.append(fmt(pct(b and b.get("GFLOP"), peak[t]), 0))
                     row.append(fmt(ratio, 2))
                 b = get(runs, "BM_Matmul", format=2, shape=s, tokens=n, threads=t)
                 row.append(fmt(b["cpu_time"] / g["cpu_time"], 2) if b and g and t == 1 else "-")
@@ -149,7 +154,7 @@ def tables(context, runs, command):
         cells = []
         for t in (1, 2):
             b = get(runs, "BM_ModelLayers", format=f, threads=t)
-            cells += [fmt(b and b.get("GB"), 2), fmt(b and b.get("bw_pct"), 0),
+            cells += [fmt(b and b.get("GB"), 2), fmt(pct(b and b.get("GB"), bw[t]), 0),
                       fmt(b and b["seconds"] * 1e3, 2)]
         add(f"| {name} | " + " | ".join(cells) + " |")
     add("")
