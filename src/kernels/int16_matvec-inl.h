@@ -175,6 +175,17 @@ constexpr float Code16Offset() {
   return kBits == 8 ? 0.0f : float(1 << (kBits - 1));
 }
 
+// Returns sum + the pairwise products a * b summed into int32 lanes
+// (vpmaddwd on x86). ReorderWidenMulAccumulate may put half of them in a
+// second sum (Arm); here it starts at 0 and is added back at once (on x86 it
+// stays 0 and the add folds away).
+HWY_INLINE hn::Vec<D32> MulAddPairs(V16 a, V16 b, hn::Vec<D32> sum) {
+  const D32 d32;
+  auto second = hn::Zero(d32);
+  sum = hn::ReorderWidenMulAccumulate(d32, a, b, sum, second);
+  return hn::Add(sum, second);
+}
+
 // Writes to sums[r], r < kRows, the dot product of the decoded codes of
 // packed row r (rows at `rows` + r * row_bytes) with one token's x16
 // (QuantizeActivations16), in f32, without sigma:
@@ -196,67 +207,51 @@ HWY_INLINE void DotPackedRows16(const uint8_t* rows, int64_t row_bytes, int64_t 
   const uint8_t* row1 = rows + (kRows > 1 ? row_bytes : 0);
   const uint8_t* row2 = rows + (kRows > 2 ? 2 * row_bytes : 0);
   const uint8_t* row3 = rows + (kRows > 3 ? 3 * row_bytes : 0);
-  // Per row: the f32 total, and the int32 sums of the current piece (two,
-  // as ReorderWidenMulAccumulate wants; on x86 the second stays 0). No
+  // Per row: the f32 total, and the int32 sums of the current piece. No
   // arrays: SVE vectors are sizeless.
   auto t0 = hn::Zero(df), t1 = t0, t2 = t0, t3 = t0;
-  // Returns the int32 sums of chunk j's products for the 4 rows, with the
-  // given sums to add to (e* are ReorderWidenMulAccumulate's second sums).
+  auto s0 = hn::Zero(d32), s1 = s0, s2 = s0, s3 = s0;
+  // Adds chunk j's products to the int32 sums.
+  const auto add_chunk = [&](int64_t j) HWY_ATTR {
+    if constexpr (kRows == 4) hwy::Prefetch(rows + kPrefetchBytes + j * 4 * N);
+    const V16 v0 = LoadChunk16<kBits>(row0, j, row_bytes);
+    const V16 v1 = kRows > 1 ? LoadChunk16<kBits>(row1, j, row_bytes) : v0;
+    const V16 v2 = kRows > 2 ? LoadChunk16<kBits>(row2, j, row_bytes) : v0;
+    const V16 v3 = kRows > 3 ? LoadChunk16<kBits>(row3, j, row_bytes) : v0;
+    const int16_t* xj = x16 + j * N * V;
+    ForFields<V>([&](auto field) HWY_ATTR {
+      constexpr int f = decltype(field)::value;
+      const V16 x = hn::Load(d16, xj + f * N);
+      s0 = MulAddPairs(Field16<kBits, f>(v0), x, s0);
+      if constexpr (kRows > 1) s1 = MulAddPairs(Field16<kBits, f>(v1), x, s1);
+      if constexpr (kRows > 2) s2 = MulAddPairs(Field16<kBits, f>(v2), x, s2);
+      if constexpr (kRows > 3) s3 = MulAddPairs(Field16<kBits, f>(v3), x, s3);
+    });
+  };
+  // Converts the int32 sums, adds them times the group's scales (row r's at
+  // s[r * scale_stride]) to the totals, and restarts them at 0.
+  const auto flush = [&](const float* s) HWY_ATTR {
+    t0 = hn::MulAdd(hn::ConvertTo(df, s0), hn::Set(df, s[0]), t0);
+    if constexpr (kRows > 1) t1 = hn::MulAdd(hn::ConvertTo(df, s1), hn::Set(df, s[scale_stride]), t1);
+    if constexpr (kRows > 2) t2 = hn::MulAdd(hn::ConvertTo(df, s2), hn::Set(df, s[2 * scale_stride]), t2);
+    if constexpr (kRows > 3) t3 = hn::MulAdd(hn::ConvertTo(df, s3), hn::Set(df, s[3 * scale_stride]), t3);
+    s0 = s1 = s2 = s3 = hn::Zero(d32);
+  };
   if (group_chunks == 1) {
     // One chunk per group (32-column groups of 4 bits on AVX2): one flat
     // loop, each chunk's sums scaled at once.
     for (int64_t j = 0; j < chunks; ++j) {
-      if constexpr (kRows == 4) hwy::Prefetch(rows + kPrefetchBytes + j * 4 * N);
-      const V16 v0 = LoadChunk16<kBits>(row0, j, row_bytes);
-      const V16 v1 = kRows > 1 ? LoadChunk16<kBits>(row1, j, row_bytes) : v0;
-      const V16 v2 = kRows > 2 ? LoadChunk16<kBits>(row2, j, row_bytes) : v0;
-      const V16 v3 = kRows > 3 ? LoadChunk16<kBits>(row3, j, row_bytes) : v0;
-      const int16_t* xj = x16 + j * N * V;
-      auto s0 = hn::Zero(d32), s1 = s0, s2 = s0, s3 = s0;
-      auto e0 = s0, e1 = s0, e2 = s0, e3 = s0;
-      ForFields<V>([&](auto field) HWY_ATTR {
-        constexpr int f = decltype(field)::value;
-        const V16 x = hn::Load(d16, xj + f * N);
-        s0 = hn::ReorderWidenMulAccumulate(d32, Field16<kBits, f>(v0), x, s0, e0);
-        if constexpr (kRows > 1) s1 = hn::ReorderWidenMulAccumulate(d32, Field16<kBits, f>(v1), x, s1, e1);
-        if constexpr (kRows > 2) s2 = hn::ReorderWidenMulAccumulate(d32, Field16<kBits, f>(v2), x, s2, e2);
-        if constexpr (kRows > 3) s3 = hn::ReorderWidenMulAccumulate(d32, Field16<kBits, f>(v3), x, s3, e3);
-      });
-      const float* s = scales + std::min(j, n_groups - 1);
-      t0 = hn::MulAdd(hn::ConvertTo(df, hn::Add(s0, e0)), hn::Set(df, s[0]), t0);
-      if constexpr (kRows > 1) t1 = hn::MulAdd(hn::ConvertTo(df, hn::Add(s1, e1)), hn::Set(df, s[scale_stride]), t1);
-      if constexpr (kRows > 2) t2 = hn::MulAdd(hn::ConvertTo(df, hn::Add(s2, e2)), hn::Set(df, s[2 * scale_stride]), t2);
-      if constexpr (kRows > 3) t3 = hn::MulAdd(hn::ConvertTo(df, hn::Add(s3, e3)), hn::Set(df, s[3 * scale_stride]), t3);
+      add_chunk(j);
+      flush(scales + std::min(j, n_groups - 1));
     }
-    group_chunks = chunks;  // done: the loop below does nothing
-    chunks = 0;
-  }
-  for (int64_t g = 0, j0 = 0; j0 < chunks; ++g, j0 += group_chunks) {
-    const float* s = scales + std::min(g, n_groups - 1);
-    const int64_t j1 = std::min(chunks, j0 + group_chunks);
-    for (int64_t p0 = j0; p0 < j1; p0 += kSumChunks) {  // pieces of at most kSumChunks
-      auto s0 = hn::Zero(d32), s1 = s0, s2 = s0, s3 = s0;
-      auto e0 = s0, e1 = s0, e2 = s0, e3 = s0;
-      for (int64_t j = p0; j < std::min(j1, p0 + kSumChunks); ++j) {
-        if constexpr (kRows == 4) hwy::Prefetch(rows + kPrefetchBytes + j * 4 * N);
-        const V16 v0 = LoadChunk16<kBits>(row0, j, row_bytes);
-        const V16 v1 = kRows > 1 ? LoadChunk16<kBits>(row1, j, row_bytes) : v0;
-        const V16 v2 = kRows > 2 ? LoadChunk16<kBits>(row2, j, row_bytes) : v0;
-        const V16 v3 = kRows > 3 ? LoadChunk16<kBits>(row3, j, row_bytes) : v0;
-        const int16_t* xj = x16 + j * N * V;
-        ForFields<V>([&](auto field) HWY_ATTR {
-          constexpr int f = decltype(field)::value;
-          const V16 x = hn::Load(d16, xj + f * N);
-          s0 = hn::ReorderWidenMulAccumulate(d32, Field16<kBits, f>(v0), x, s0, e0);
-          if constexpr (kRows > 1) s1 = hn::ReorderWidenMulAccumulate(d32, Field16<kBits, f>(v1), x, s1, e1);
-          if constexpr (kRows > 2) s2 = hn::ReorderWidenMulAccumulate(d32, Field16<kBits, f>(v2), x, s2, e2);
-          if constexpr (kRows > 3) s3 = hn::ReorderWidenMulAccumulate(d32, Field16<kBits, f>(v3), x, s3, e3);
-        });
+  } else {
+    for (int64_t g = 0, j0 = 0; j0 < chunks; ++g, j0 += group_chunks) {
+      const float* s = scales + std::min(g, n_groups - 1);
+      const int64_t j1 = std::min(chunks, j0 + group_chunks);
+      for (int64_t p0 = j0; p0 < j1; p0 += kSumChunks) {  // pieces of at most kSumChunks
+        for (int64_t j = p0; j < std::min(j1, p0 + kSumChunks); ++j) add_chunk(j);
+        flush(s);
       }
-      t0 = hn::MulAdd(hn::ConvertTo(df, hn::Add(s0, e0)), hn::Set(df, s[0]), t0);
-      if constexpr (kRows > 1) t1 = hn::MulAdd(hn::ConvertTo(df, hn::Add(s1, e1)), hn::Set(df, s[scale_stride]), t1);
-      if constexpr (kRows > 2) t2 = hn::MulAdd(hn::ConvertTo(df, hn::Add(s2, e2)), hn::Set(df, s[2 * scale_stride]), t2);
-      if constexpr (kRows > 3) t3 = hn::MulAdd(hn::ConvertTo(df, hn::Add(s3, e3)), hn::Set(df, s[3 * scale_stride]), t3);
     }
   }
   sums[0] = hn::GetLane(hn::SumOfLanes(df, t0));

@@ -230,6 +230,31 @@ class RowScales {
   int64_t from_ = -1;  // first covered row; -1 none yet
 };
 
+// Calls dot(std::integral_constant<int, rows>()) for rows in 1..4: the row
+// count of a block as a compile-time constant.
+template <class Dot>
+HWY_INLINE void WithRowCount(int64_t rows, const Dot& dot) {
+  switch (rows) {
+    case 1: return dot(std::integral_constant<int, 1>());
+    case 2: return dot(std::integral_constant<int, 2>());
+    case 3: return dot(std::integral_constant<int, 3>());
+    default: return dot(std::integral_constant<int, 4>());
+  }
+}
+
+// Writes y_t[r0 + i] = (sums[i] - the row's offset / zero-point correction)
+// * factor + bias for the block's rows; group_sums_t: the token's sums of
+// activations per group (nullptr: no correction).
+HWY_INLINE void FinishRows(const float* sums, int64_t r0, int64_t rows, const RowScales& rs,
+                           const float* group_sums_t, int64_t n_groups, float factor,
+                           const float* bias, float* y_t) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float v = sums[i];
+    if (group_sums_t) v -= DotF32(rs.coef(r0 + i), group_sums_t, n_groups);
+    y_t[r0 + i] = v * factor + (bias ? bias[r0 + i] : 0.0f);
+  }
+}
+
 // Matrix-vector (and a few tokens, each on its own): rows 4 at a time,
 // every weight byte decoded once per token. DotPackedRows sums codes u =
 // q + CodeOffset (4 and 2 bits); the offset and the zero-points are taken
@@ -278,25 +303,14 @@ void MatvecPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens
                                                     xt, lane_scales.data() + i * L.K);
           }
         } else {
-          const auto dot = [&](auto k) HWY_ATTR {
+          WithRowCount(rows, [&](auto k) HWY_ATTR {
             DotPackedRows<kBits, decltype(k)::value>(row, L.row_bytes, L.chunks, xt,
                                                      L.group_chunks, rs.scales(r0), n_groups,
                                                      rs.stride(), sums);
-          };
-          switch (rows) {
-            case 1: dot(std::integral_constant<int, 1>()); break;
-            case 2: dot(std::integral_constant<int, 2>()); break;
-            case 3: dot(std::integral_constant<int, 3>()); break;
-            default: dot(std::integral_constant<int, 4>()); break;
-          }
+          });
         }
-        for (int64_t i = 0; i < rows; ++i) {
-          float v = sums[i];
-          if (correct) {
-            v -= DotF32(rs.coef(r0 + i), group_sums.data() + t * n_groups, n_groups);
-          }
-          y[t * out + r0 + i] = v + (bias ? bias[r0 + i] : 0.0f);
-        }
+        FinishRows(sums, r0, rows, rs, correct ? group_sums.data() + t * n_groups : nullptr,
+                   n_groups, 1.0f, bias, y + t * out);
       }
     }
   }, std::max<int64_t>(4, min_rows_per_thread(in, n_tokens)));
@@ -339,22 +353,13 @@ void MatvecPacked16(const QuantizedMatrixView& w, const float* x, int64_t n_toke
       const uint8_t* row = packed + r0 * row_bytes;
       for (int64_t t = 0; t < n_tokens; ++t) {
         float sums[4];
-        const auto dot = [&](auto k) HWY_ATTR {
+        WithRowCount(rows, [&](auto k) HWY_ATTR {
           DotPackedRows16<kBits, decltype(k)::value>(row, row_bytes, chunks, x16.get() + t * K,
                                                      group_chunks, rs.scales(r0), n_groups,
                                                      rs.stride(), sums);
-        };
-        switch (rows) {
-          case 1: dot(std::integral_constant<int, 1>()); break;
-          case 2: dot(std::integral_constant<int, 2>()); break;
-          case 3: dot(std::integral_constant<int, 3>()); break;
-          default: dot(std::integral_constant<int, 4>()); break;
-        }
-        for (int64_t i = 0; i < rows; ++i) {
-          float v = sums[i];
-          if (correct) v -= DotF32(rs.coef(r0 + i), group_sums.data() + t * n_groups, n_groups);
-          y[t * out + r0 + i] = v * sigma[size_t(t)] + (bias ? bias[r0 + i] : 0.0f);
-        }
+        });
+        FinishRows(sums, r0, rows, rs, correct ? group_sums.data() + t * n_groups : nullptr,
+                   n_groups, sigma[size_t(t)], bias, y + t * out);
       }
     }
   }, std::max<int64_t>(4, min_rows_per_thread(in, n_tokens)));
