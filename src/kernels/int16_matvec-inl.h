@@ -169,12 +169,6 @@ HWY_INLINE V16 Field16(V16 v) {
   }
 }
 
-// Returns the code offset the caller takes off: u - q (0 for 8 bits).
-template <int kBits>
-constexpr float Code16Offset() {
-  return kBits == 8 ? 0.0f : float(1 << (kBits - 1));
-}
-
 // Returns sum + the pairwise products a * b summed into int32 lanes
 // (vpmaddwd on x86). ReorderWidenMulAccumulate may put half of them in a
 // second sum (Arm); here it starts at 0 and is added back at once (on x86 it

@@ -327,10 +327,10 @@ void MatvecPacked16(const QuantizedMatrixView& w, const float* x, int64_t n_toke
   const int64_t row_bytes = w.row_words() * 4, N = Chunk16Bytes();
   const int64_t chunks = (row_bytes + N - 1) / N, K = chunks * Chunk16Cols<kBits>();
   const int64_t group_chunks = n_groups == 1 ? chunks : w.group_cols() / Chunk16Cols<kBits>();
-  const float offset = Code16Offset<kBits>();
+  const float offset = CodeOffset<kBits>();  // the same codes as the f32 kernel's
   const bool correct = offset != 0.0f || w.zero_points;
   auto x16 = hwy::AllocateAligned<int16_t>(size_t(n_tokens * K));
-  std::vector<int16_t> natural(static_cast<size_t>(K));
+  std::vector<int16_t> natural(static_cast<size_t>(kBits == 8 ? 0 : K));  // 8 bits: in place
   std::vector<float> sigma(static_cast<size_t>(n_tokens));
   std::vector<float> group_sums(correct ? size_t(n_tokens * n_groups) : 0);
   for (int64_t t = 0; t < n_tokens; ++t) {
