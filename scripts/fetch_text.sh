@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Writes English evaluation text from Debian's bible-kjv package (the King
-# James Bible, public domain) into the cache: $WQUANT_CACHE/text/genesis.txt
-# (the book of Genesis, one verse per line, verse numbers removed).
+# Writes English text from Debian's bible-kjv package (the King James Bible,
+# public domain) into the cache, one verse per line, verse numbers removed:
+#   $WQUANT_CACHE/text/genesis.txt   the book of Genesis: the evaluation text
+#   $WQUANT_CACHE/text/gospels.txt   Matthew to John: the calibration text
+# (calibrated quantization is calibrated on one and evaluated on the other).
 set -euo pipefail
 CACHE="${WQUANT_CACHE:-$HOME/.cache/wquant}"
-OUT="$CACHE/text/genesis.txt"
-if [ -s "$OUT" ]; then exit 0; fi
 mkdir -p "$CACHE/text"
-bible -f Genesis1:1-50:26 | sed -E 's/^[0-9A-Za-z]+[0-9]+:[0-9]+ //' > "$OUT.tmp"
-mv "$OUT.tmp" "$OUT"
-echo "wrote $OUT ($(wc -w < "$OUT") words)"
+write_text() {  # NAME RANGE
+  local out="$CACHE/text/$1.txt"
+  if [ -s "$out" ]; then return 0; fi
+  bible -f "$2" | sed -E 's/^[0-9A-Za-z]+[0-9]+:[0-9]+ //' > "$out.tmp"
+  mv "$out.tmp" "$out"
+  echo "wrote $out ($(wc -w < "$out") words)"
+}
+write_text genesis Genesis1:1-50:26
+write_text gospels Matthew1:1-John21:25
