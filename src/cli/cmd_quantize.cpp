@@ -1,17 +1,24 @@
 // wquant quantize IN -o OUT [scheme options] [--exclude GLOB]... [--dry-run] [--json]
+//                 [--method rtn|mse|gptq] [--calibration TEXT ...]
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "model_files.h"
 #include "progress.h"
+#include "wquant/calibrate/calibrate.h"
 #include "wquant/core/error.h"
+#include "wquant/core/sha256.h"
 #include "wquant/io/checkpoint.h"
 #include "wquant/pipeline/plan.h"
 #include "wquant/pipeline/quantize_model.h"
 #include "wquant/pipeline/report.h"
+#include "wquant/tokenizer/unicode.h"
 
 namespace wquant::cli {
 namespace {
@@ -24,7 +31,28 @@ struct QuantizeArgs {
   std::vector<std::string> exclude, include, overrides;
   std::string dtype = "auto";
   bool dry_run = false, json = false, force = false, no_progress = false;
+  std::string method;  // empty: gptq with --calibration, rtn without
+  std::string calibration, tokenizer;
+  int64_t calibration_tokens = 65536, calibration_context = 512;
+  double damp = 0.01;
+  bool no_act_order = false;
 };
+
+// Returns the calibration text: the whole file, which must exist, hold
+// something and be UTF-8.
+std::string read_calibration_text(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    fail(path, ": calibration text not found (or not a regular file)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open the calibration text");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    fail(path, ": the calibration text is empty");
+  if (const size_t bad = unicode::find_invalid_utf8(text); bad != std::string::npos)
+    fail(path, ": the calibration text is not UTF-8 (invalid byte at offset ", bad, ")");
+  return text;
+}
 
 // Returns the dtype of most float bytes for safetensors inputs; F16 for
 // inputs whose tensors are block-quantized (GGUF), whose scales are f16.
@@ -93,9 +121,50 @@ int run_quantize(const QuantizeArgs& a) {
   if (plan.quantized_count() == 0)
     fail(a.input, ": no layer selected for quantization (model_type ", plan.rules.model_type,
          "); see --dry-run and --include");
+  const QuantMethod method =
+      parse_method(a.method.empty() ? (a.calibration.empty() ? "rtn" : "gptq") : a.method);
+  if (method == QuantMethod::Gptq && a.calibration.empty())
+    fail("--method gptq needs --calibration TEXT_FILE (or use --method mse without calibration)");
+  if (method == QuantMethod::Rtn && !a.calibration.empty())
+    fail("--method rtn uses no calibration: drop --calibration, or choose --method gptq or mse");
+  QuantizeOptions options;
+  options.method = method == QuantMethod::Mse ? "mse" : "rtn";
+  options.recipe = {{"method", method_name(method)}, {"tool", "wquant"}};
+  if (!a.calibration.empty()) {
+    // Everything that can be refused is checked before the long run.
+    const std::string text = read_calibration_text(a.calibration);
+    const auto tokenizer = open_tokenizer(a.input, a.tokenizer);
+    const std::vector<int32_t> tokens = tokenizer->encode(text, false);
+    CalibrationOptions c;
+    c.method = method;
+    c.context = a.calibration_context;
+    c.max_tokens = a.calibration_tokens;
+    c.gptq.damp_percent = a.damp;
+    c.gptq.act_order = !a.no_act_order;
+    ProgressBar calibration_bar(!a.no_progress);
+    CalibrationResult r = calibrate(*ckpt, plan, tokens, c, [&](size_t done, size_t total, const std::string& what) {
+      calibration_bar.update(done, total, "calibrating " + what);
+    });
+    calibration_bar.finish();
+    options.precomputed = std::move(r.layers);
+    options.recipe["calibration"] = {
+        {"text", std::filesystem::path(a.calibration).filename().string()},
+        {"text_sha256", sha256_hex(text)},
+        {"text_tokens", tokens.size()},
+        {"tokens", r.tokens},
+        {"windows", r.windows},
+        {"context", c.context},
+        {"seconds", r.seconds}};
+    if (method == QuantMethod::Gptq)
+      options.recipe["gptq"] = {{"damp_percent", c.gptq.damp_percent},
+                                {"block_size", c.gptq.block_size},
+                                {"act_order", c.gptq.act_order},
+                                {"grid", "mse weighted by mean x^2 per input channel"},
+                                {"sequential", "per block, quantized outputs feed the next"}};
+  }
   ProgressBar bar(!a.no_progress);
   const QuantizeReport report = quantize_checkpoint(
-      *ckpt, plan, a.output, a.force,
+      *ckpt, plan, a.output, a.force, options,
       [&](size_t done, size_t total, const std::string& name) { bar.update(done, total, name); });
   bar.finish();
   for (const auto& w : report.warnings) std::fprintf(stderr, "wquant: warning: %s\n", w.c_str());
@@ -140,6 +209,28 @@ Command add_quantize_command(CLI::App& app) {
   cmd->add_option("--dtype", args->dtype,
                   "dtype of scales and unquantized tensors: auto|f32|f16|bf16 (auto: as the input)")
       ->capture_default_str();
+  cmd->add_option("--method", args->method,
+                  "rtn: round to nearest on the min/max range (default without --calibration); "
+                  "mse: per group, the clipping range and zero-point of least squared error "
+                  "(weighted by the inputs' mean x^2 with --calibration); gptq: GPTQ with "
+                  "calibration (default with --calibration)")
+      ->check(CLI::IsMember({"rtn", "mse", "gptq"}));
+  cmd->add_option("--calibration", args->calibration,
+                  "UTF-8 text file to calibrate on: the float model runs over windows of it");
+  cmd->add_option("--calibration-tokens", args->calibration_tokens,
+                  "at most this many calibration tokens (whole windows)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 30))
+      ->capture_default_str();
+  cmd->add_option("--calibration-context", args->calibration_context, "tokens per calibration window")
+      ->check(CLI::Range(int64_t(2), int64_t(1) << 20))
+      ->capture_default_str();
+  cmd->add_option("--tokenizer", args->tokenizer,
+                  "tokenizer.json or .gguf for the calibration text (default: the model's)");
+  cmd->add_option("--damp", args->damp, "GPTQ damping, a fraction of the mean diagonal of H")
+      ->check(CLI::Range(1e-6, 10.0))
+      ->capture_default_str();
+  cmd->add_flag("--no-act-order", args->no_act_order,
+                "GPTQ: quantize columns in stored order, not by decreasing mean x^2");
   cmd->add_flag("--dry-run", args->dry_run, "print the plan (what is quantized and why) and stop");
   cmd->add_flag("--json", args->json, "print the report as JSON");
   cmd->add_flag("--force", args->force, "replace the output directory if it exists");

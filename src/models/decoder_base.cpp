@@ -17,6 +17,29 @@ void DecoderBase::reset() {
   for (auto& c : caches_) c.k.clear(), c.v.clear();
 }
 
+void DecoderBase::forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) {
+  check_tokens(tokens, n);
+  std::vector<float> x(size_t(n * config_.hidden_size));
+  embed(tokens, n, x.data());
+  for (size_t i = 0; i < caches_.size(); ++i) layer_forward(i, x.data(), n);
+  head(x.data(), n, logits, all_logits);
+  pos_ += n;
+}
+
+void DecoderBase::embed_window(const int32_t* tokens, int64_t n, float* x) {
+  reset();
+  check_tokens(tokens, n);
+  embed(tokens, n, x);
+}
+
+void DecoderBase::block_window(int64_t b, float* x, int64_t n) {
+  if (b < 0 || b >= num_blocks()) fail("block_window: block ", b, " of ", num_blocks());
+  reset();
+  if (n <= 0 || n > context_) fail("block_window: ", n, " tokens for a context of ", context_);
+  layer_forward(size_t(b), x, n);
+  reset();
+}
+
 Linear DecoderBase::load_lm_head(const CheckpointReader& ckpt, const QuantizationInfo& quant,
                                  const Linear& embeddings, int64_t in) const {
   if (has_tensor(ckpt, "lm_head.weight") || has_tensor(ckpt, "lm_head.weight_packed"))

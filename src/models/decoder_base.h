@@ -21,8 +21,22 @@ class DecoderBase : public CausalLM {
   int64_t position() const override { return pos_; }
   int64_t context_length() const override { return context_; }
   void reset() override;
+  // Runs embed, every layer_forward, then head; advances the position.
+  void forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) final;
+  int64_t num_blocks() const final { return config_.num_layers; }
+  int64_t hidden_width() const final { return config_.hidden_size; }
+  void embed_window(const int32_t* tokens, int64_t n, float* x) final;
+  void block_window(int64_t b, float* x, int64_t n) final;
 
  protected:
+  // The architecture's parts of the forward pass, at positions pos_ .. pos_ + n - 1:
+  // x [n, hidden] = the embeddings of tokens (positions included);
+  virtual void embed(const int32_t* tokens, int64_t n, float* x) = 0;
+  // x [n, hidden] <- transformer layer `index` applied to x (appends to its cache);
+  virtual void layer_forward(size_t index, float* x, int64_t n) = 0;
+  // logits [m, vocab] of the last m = all_logits ? n : 1 tokens of x [n, hidden].
+  virtual void head(const float* x, int64_t n, float* logits, bool all_logits) = 0;
+
   // `context` caps the cache (0 or more than max_positions: max_positions).
   DecoderBase(ModelConfig config, int64_t context);
 

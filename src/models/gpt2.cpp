@@ -69,26 +69,26 @@ class Gpt2 : public DecoderBase {
     lm_head_ = load_lm_head(ckpt, quant, wte_, H);
   }
 
-  void forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) override {
-    check_tokens(tokens, n);
+ private:
+  void embed(const int32_t* tokens, int64_t n, float* x) override {
     const int64_t H = config_.hidden_size;
-    std::vector<float> x(size_t(n * H)), position(static_cast<size_t>(H));
+    std::vector<float> position(static_cast<size_t>(H));
     for (int64_t t = 0; t < n; ++t) {
-      wte_.row(tokens[t], x.data() + t * H);
+      wte_.row(tokens[t], x + t * H);
       wpe_.row(pos_ + t, position.data());
-      for (int64_t i = 0; i < H; ++i) x[size_t(t * H + i)] += position[size_t(i)];
+      for (int64_t i = 0; i < H; ++i) x[t * H + i] += position[size_t(i)];
     }
-    for (size_t i = 0; i < layers_.size(); ++i) layer_forward(i, x.data(), n);
-    const int64_t first = all_logits ? 0 : n - 1;
-    std::vector<float> h(size_t((n - first) * H));
-    for (int64_t t = first; t < n; ++t)
-      ln_f_.apply(x.data() + t * H, H, config_.layer_norm_eps, h.data() + (t - first) * H);
-    lm_head_.forward(h.data(), n - first, logits, pool_);
-    pos_ += n;
   }
 
- private:
-  void layer_forward(size_t index, float* x, int64_t n) {
+  void head(const float* x, int64_t n, float* logits, bool all_logits) override {
+    const int64_t H = config_.hidden_size, first = all_logits ? 0 : n - 1;
+    std::vector<float> h(size_t((n - first) * H));
+    for (int64_t t = first; t < n; ++t)
+      ln_f_.apply(x + t * H, H, config_.layer_norm_eps, h.data() + (t - first) * H);
+    lm_head_.forward(h.data(), n - first, logits, pool_);
+  }
+
+  void layer_forward(size_t index, float* x, int64_t n) override {
     const ModelConfig& c = config_;
     const Layer& l = layers_[index];
     const int64_t H = c.hidden_size, I = c.intermediate_size, hd = c.head_dim;

@@ -9,6 +9,8 @@
 namespace wquant {
 namespace {
 
+thread_local LinearHook* current_hook = nullptr;
+
 void expect_shape(const CheckpointReader& ckpt, const std::string& tensor, const Shape& want) {
   const TensorInfo& info = ckpt.info(tensor);
   if (info.shape != want)
@@ -157,12 +159,23 @@ Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
 
 void Linear::row(int64_t r, float* out) const { weight_row_f32(matrix_, r, out); }
 
+ScopedLinearHook::ScopedLinearHook(LinearHook* hook) : previous_(current_hook) {
+  current_hook = hook;
+}
+
+ScopedLinearHook::~ScopedLinearHook() { current_hook = previous_; }
+
 void Linear::forward(const float* x, int64_t n, float* y, ThreadPool& pool) const {
   const float* bias = bias_.empty() ? nullptr : bias_.data();
+  const WeightMatrix* w = &matrix_;
+  if (LinearHook* hook = current_hook) {
+    hook->observe(*this, x, n);
+    if (const WeightMatrix* r = hook->replacement(*this)) w = r;
+  }
   if (n == 1)
-    matvec(matrix_, x, DType::F32, bias, y, pool);
+    matvec(*w, x, DType::F32, bias, y, pool);
   else
-    matmul(matrix_, x, DType::F32, n, bias, y, pool);
+    matmul(*w, x, DType::F32, n, bias, y, pool);
 }
 
 }  // namespace wquant

@@ -55,25 +55,23 @@ class Llama : public DecoderBase {
     lm_head_ = load_lm_head(ckpt, quant, embed_, c.hidden_size);
   }
 
-  void forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) override {
-    check_tokens(tokens, n);
-    const ModelConfig& c = config_;
-    const int64_t H = c.hidden_size;
-    std::vector<float> x(size_t(n * H));
+ private:
+  void embed(const int32_t* tokens, int64_t n, float* x) override {
     // The embedding matrix is a Linear [vocab, hidden] so that the tied
     // lm_head can share it; a token's embedding is one of its rows.
-    for (int64_t t = 0; t < n; ++t) embed_.row(tokens[t], x.data() + t * H);
-    for (size_t i = 0; i < layers_.size(); ++i) layer_forward(i, x.data(), n);
-    const int64_t first = all_logits ? 0 : n - 1;
-    std::vector<float> h(size_t((n - first) * H));
-    for (int64_t t = first; t < n; ++t)
-      ops::rms_norm(x.data() + t * H, final_norm_.data(), H, c.rms_norm_eps, h.data() + (t - first) * H);
-    lm_head_.forward(h.data(), n - first, logits, pool_);
-    pos_ += n;
+    for (int64_t t = 0; t < n; ++t) embed_.row(tokens[t], x + t * config_.hidden_size);
   }
 
- private:
-  void layer_forward(size_t index, float* x, int64_t n) {
+  void head(const float* x, int64_t n, float* logits, bool all_logits) override {
+    const ModelConfig& c = config_;
+    const int64_t H = c.hidden_size, first = all_logits ? 0 : n - 1;
+    std::vector<float> h(size_t((n - first) * H));
+    for (int64_t t = first; t < n; ++t)
+      ops::rms_norm(x + t * H, final_norm_.data(), H, c.rms_norm_eps, h.data() + (t - first) * H);
+    lm_head_.forward(h.data(), n - first, logits, pool_);
+  }
+
+  void layer_forward(size_t index, float* x, int64_t n) override {
     const Layer& l = layers_[index];
     const ModelConfig& c = config_;
     const int64_t H = c.hidden_size, hd = c.head_dim;

@@ -101,22 +101,25 @@ class Opt : public DecoderBase {
     lm_head_ = load_lm_head(ckpt, quant, embed_tokens_, proj_dim_);
   }
 
-  void forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) override {
-    check_tokens(tokens, n);
+ private:
+  void embed(const int32_t* tokens, int64_t n, float* x) override {
     const int64_t H = config_.hidden_size, P = proj_dim_;
-    std::vector<float> e(size_t(n * P)), x(size_t(n * H)), position(static_cast<size_t>(H));
+    std::vector<float> e(size_t(n * P)), position(static_cast<size_t>(H));
     for (int64_t t = 0; t < n; ++t) embed_tokens_.row(tokens[t], e.data() + t * P);
     if (project_in_)
-      project_in_->forward(e.data(), n, x.data(), pool_);
+      project_in_->forward(e.data(), n, x, pool_);
     else
-      x = e;
+      std::copy(e.begin(), e.end(), x);
     for (int64_t t = 0; t < n; ++t) {
       embed_positions_.row(pos_ + t + kPositionOffset, position.data());
-      for (int64_t i = 0; i < H; ++i) x[size_t(t * H + i)] += position[size_t(i)];
+      for (int64_t i = 0; i < H; ++i) x[t * H + i] += position[size_t(i)];
     }
-    for (size_t i = 0; i < layers_.size(); ++i) layer_forward(i, x.data(), n);
+  }
+
+  void head(const float* x, int64_t n, float* logits, bool all_logits) override {
+    const int64_t H = config_.hidden_size, P = proj_dim_;
     const int64_t first = all_logits ? 0 : n - 1, m = n - first;
-    std::vector<float> h(x.begin() + first * H, x.end());
+    std::vector<float> h(x + first * H, x + n * H);
     if (final_norm_)
       for (int64_t t = 0; t < m; ++t)
         final_norm_->apply(h.data() + t * H, H, config_.layer_norm_eps, h.data() + t * H);
@@ -126,13 +129,11 @@ class Opt : public DecoderBase {
       h.swap(projected);
     }
     lm_head_.forward(h.data(), m, logits, pool_);
-    pos_ += n;
   }
 
- private:
   // x [n, hidden] in place. Pre-LN: x += Attn(LN(x)); x += MLP(LN(x)).
   // Post-LN (opt-350m): x = LN(x + Attn(x)); x = LN(x + MLP(x)).
-  void layer_forward(size_t index, float* x, int64_t n) {
+  void layer_forward(size_t index, float* x, int64_t n) override {
     const ModelConfig& c = config_;
     const Layer& l = layers_[index];
     const int64_t H = c.hidden_size, I = c.intermediate_size, hd = c.head_dim;

@@ -12,6 +12,7 @@
 #include "wquant/io/output_dir.h"
 #include "wquant/io/safetensors.h"
 #include "wquant/pipeline/compressed_tensors.h"
+#include "wquant/quant/grid_search.h"
 #include "wquant/quant/quantize.h"
 #include "wquant/tokenizer/gguf_vocab.h"
 
@@ -97,7 +98,7 @@ void copy_tensor(const CheckpointReader& ckpt, const TensorInfo& info, DType out
 }
 
 LayerReport quantize_tensor(const CheckpointReader& ckpt, const TensorPlan& t, DType scale_dtype,
-                            SafetensorsWriter& writer) {
+                            QuantizeOptions& options, SafetensorsWriter& writer) {
   std::vector<float> w = ckpt.read_f32(t.tensor);
   ckpt.release(t.tensor);  // w is a copy: the mapped pages are not needed now
   int64_t rows = t.shape[0], cols = t.shape[1];
@@ -105,11 +106,31 @@ LayerReport quantize_tensor(const CheckpointReader& ckpt, const TensorPlan& t, D
     w = transpose(w, rows, cols);
     std::swap(rows, cols);
   }
-  const QuantizedTensor qt = quantize(w.data(), rows, cols, t.scheme, scale_dtype);
   LayerReport r;
   r.layer = t.layer;
   r.shape = t.shape;
   r.scheme = t.scheme;
+  QuantizedTensor qt;
+  if (auto it = options.precomputed.find(t.layer); it != options.precomputed.end()) {
+    PrecomputedLayer& p = it->second;
+    if (p.q.rows != rows || p.q.cols != cols || p.q.scheme.bits != t.scheme.bits ||
+        p.q.scheme.granularity != t.scheme.granularity ||
+        p.q.scheme.group_size != t.scheme.group_size || p.q.scheme.symmetric != t.scheme.symmetric)
+      fail(ckpt.path(), ": layer ", t.layer, ": calibrated result ", p.q.scheme.describe(), " [",
+           p.q.rows, ", ", p.q.cols, "] does not match the plan's ", t.scheme.describe(), " [",
+           rows, ", ", cols, "]");
+    qt = std::move(p.q);
+    r.method = p.method;
+    r.output_error = p.output_error;
+    r.damp_percent = p.damp_percent;
+    r.note = p.note;
+    options.precomputed.erase(it);
+  } else if (options.method == "mse") {
+    qt = quantize_mse(w.data(), rows, cols, t.scheme, scale_dtype);
+    r.method = "mse";
+  } else {
+    qt = quantize(w.data(), rows, cols, t.scheme, scale_dtype);
+  }
   r.error = quantization_error(qt, w.data());
   const TensorInfo& info = ckpt.info(t.tensor);
   r.bytes_before = uint64_t(rows * cols) * dtype_size(baseline_dtype(info, scale_dtype));
@@ -181,6 +202,15 @@ uint64_t peak_rss_bytes() {
 QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& plan,
                                    const std::string& out_dir, bool overwrite,
                                    const ProgressFn& progress) {
+  QuantizeOptions options;
+  return quantize_checkpoint(ckpt, plan, out_dir, overwrite, options, progress);
+}
+
+QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& plan,
+                                   const std::string& out_dir, bool overwrite,
+                                   QuantizeOptions& options, const ProgressFn& progress) {
+  if (options.method != "rtn" && options.method != "mse")
+    fail("quantize: method ", options.method, " needs calibration (expected rtn or mse here)");
   const auto start = std::chrono::steady_clock::now();
   QuantizeReport report;
   report.input = ckpt.path();
@@ -212,7 +242,7 @@ QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& pla
     for (size_t i = 0; i < plan.tensors.size(); ++i) {
       const TensorPlan& t = plan.tensors[i];
       if (t.quantize) {
-        report.layers.push_back(quantize_tensor(ckpt, t, plan.float_dtype, writer));
+        report.layers.push_back(quantize_tensor(ckpt, t, plan.float_dtype, options, writer));
       } else {
         const TensorInfo& info = ckpt.info(t.tensor);
         copy_tensor(ckpt, info, output_dtype(info, plan.float_dtype), writer);
@@ -228,6 +258,10 @@ QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& pla
   for (const auto& side : ckpt.side_files())
     copy_file(side, dir.path_for(fs::path(side).filename().string()));
   if (const GgufFile* gguf = ckpt.gguf()) write_gguf_tokenizer(*gguf, dir, report);
+  if (!options.recipe.is_null()) {
+    report.recipe = options.recipe;
+    write_text_file(dir.path_for("recipe.json"), options.recipe.dump(2) + "\n");
+  }
   report.output_file_bytes = file_size_or_zero(weights_path);
   dir.commit();
 

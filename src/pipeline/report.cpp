@@ -53,18 +53,30 @@ std::string human_bytes(uint64_t bytes) {
 std::string format_report(const QuantizeReport& r) {
   std::ostringstream out;
   size_t name_w = 5;
-  for (const auto& l : r.layers) name_w = std::max(name_w, l.layer.size());
+  bool calibrated = false;
+  for (const auto& l : r.layers) {
+    name_w = std::max(name_w, l.layer.size());
+    calibrated = calibrated || l.method != "rtn";
+  }
   out << pad("layer", name_w) << "  " << pad("shape", 13) << "  " << pad("scheme", 22) << "  "
       << pad("MSE", 10, true) << "  " << pad("SQNR dB", 7, true) << "  " << pad("max|err|", 10, true)
-      << "  " << pad("before", 10, true) << "  " << pad("after", 10, true) << "\n";
-  std::vector<double> sqnr;
+      << "  " << pad("before", 10, true) << "  " << pad("after", 10, true)
+      << (calibrated ? "  method  out err  damp" : "") << "\n";
+  std::vector<double> sqnr, out_err;
   for (const auto& l : r.layers) {
     out << pad(l.layer, name_w) << "  " << pad(shape_str(l.shape), 13) << "  "
         << pad(l.scheme.describe(), 22) << "  " << pad(sci(l.error.mse), 10, true) << "  "
         << pad(fixed(l.error.sqnr_db, 2), 7, true) << "  " << pad(sci(l.error.max_abs), 10, true)
         << "  " << pad(human_bytes(l.bytes_before), 10, true) << "  "
-        << pad(human_bytes(l.bytes_after), 10, true) << "\n";
+        << pad(human_bytes(l.bytes_after), 10, true);
+    if (calibrated)
+      out << "  " << pad(l.method, 6) << "  "
+          << pad(l.output_error >= 0 ? fixed(l.output_error, 4) : "-", 7, true) << "  "
+          << pad(l.damp_percent > 0 ? fixed(l.damp_percent, 2) : "-", 4, true)
+          << (l.note.empty() ? "" : "  " + l.note);
+    out << "\n";
     sqnr.push_back(l.error.sqnr_db);
+    if (l.output_error >= 0) out_err.push_back(l.output_error);
   }
   out << "\n";
   out << "model_type      " << r.model_type
@@ -75,6 +87,22 @@ std::string format_report(const QuantizeReport& r) {
     out << "SQNR dB         min " << fixed(*std::min_element(sqnr.begin(), sqnr.end()), 2)
         << ", median " << fixed(median(sqnr), 2) << ", max "
         << fixed(*std::max_element(sqnr.begin(), sqnr.end()), 2) << "\n";
+  }
+  if (!out_err.empty()) {
+    out << "output error    ||(W-Q)X||/||WX|| on calibration inputs: min "
+        << fixed(*std::min_element(out_err.begin(), out_err.end()), 4) << ", median "
+        << fixed(median(out_err), 4) << ", max "
+        << fixed(*std::max_element(out_err.begin(), out_err.end()), 4) << "\n";
+  }
+  if (r.recipe.is_object()) {
+    out << "method          " << r.recipe.value("method", "?");
+    if (r.recipe.contains("calibration"))
+      out << ", calibrated on " << r.recipe["calibration"].value("tokens", 0) << " tokens ("
+          << r.recipe["calibration"].value("windows", 0) << " windows of "
+          << r.recipe["calibration"].value("context", 0) << ") of "
+          << r.recipe["calibration"].value("text", std::string("?")) << " in "
+          << fixed(r.recipe["calibration"].value("seconds", 0.0), 1) << " s";
+    out << "; recipe.json\n";
   }
   const double ratio = r.total_after ? double(r.total_before) / double(r.total_after) : 0;
   out << "footprint       " << human_bytes(r.total_before) << " (" << r.total_before
@@ -101,7 +129,12 @@ nlohmann::json report_json(const QuantizeReport& r) {
                       {"sqnr_db", json_number(l.error.sqnr_db)},
                       {"max_abs_error", l.error.max_abs},
                       {"bytes_before", l.bytes_before},
-                      {"bytes_after", l.bytes_after}});
+                      {"bytes_after", l.bytes_after},
+                      {"method", l.method},
+                      {"output_error", l.output_error >= 0 ? nlohmann::json(l.output_error)
+                                                           : nlohmann::json(nullptr)},
+                      {"damp_percent", l.damp_percent},
+                      {"note", l.note}});
   }
   return {{"input", r.input},
           {"output", r.output},
@@ -118,7 +151,8 @@ nlohmann::json report_json(const QuantizeReport& r) {
           {"output_file_bytes", r.output_file_bytes},
           {"seconds", r.seconds},
           {"peak_rss_bytes", r.peak_rss_bytes},
-          {"warnings", r.warnings}};
+          {"warnings", r.warnings},
+          {"recipe", r.recipe}};
 }
 
 std::string format_plan(const Plan& plan) {

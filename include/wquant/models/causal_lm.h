@@ -28,6 +28,21 @@ class CausalLM {
   virtual int64_t context_length() const = 0;
   // Empties the cache.
   virtual void reset() = 0;
+
+  // Block by block (calibration): the forward pass of a window of tokens at
+  // positions 0 .. n-1 as embed_window, then block_window for b = 0, 1, ...,
+  // num_blocks() - 1, on a hidden state x [n, hidden_width()] kept by the
+  // caller between blocks, so a block can run on every window before the
+  // next block runs. Leaves the cache empty (position() 0) for forward().
+  // Returns the number of blocks (transformer layers).
+  virtual int64_t num_blocks() const = 0;
+  // Returns the floats per token of the hidden state between blocks.
+  virtual int64_t hidden_width() const = 0;
+  // Writes x [n, hidden_width()] = the window's hidden state before block 0.
+  // Throws Error like forward for bad tokens or n past the context length.
+  virtual void embed_window(const int32_t* tokens, int64_t n, float* x) = 0;
+  // Applies block b to the window's hidden state x [n, hidden_width()].
+  virtual void block_window(int64_t b, float* x, int64_t n) = 0;
 };
 
 // Loads the model in `ckpt` (float, GGUF, or wquant's quantized output) for

@@ -41,6 +41,34 @@ class QuantizationInfo {
 // (GPT-2's Conv1D). wquant's quantized output always stores [out, in].
 enum class WeightLayout { OutIn, InOut };
 
+class Linear;
+
+// What calibration sees of the model: every Linear::forward on the thread
+// that set the hook first calls observe(layer, x, n) with the layer's input
+// x [n, in_features], then runs on replacement(layer) instead of the
+// layer's own weight when that is not null (a weight of the same shape, e.g.
+// the layer just quantized, so the next block sees quantized outputs). The
+// architectures need no code of their own for it.
+class LinearHook {
+ public:
+  virtual ~LinearHook() = default;
+  virtual void observe(const Linear& layer, const float* x, int64_t n) = 0;
+  virtual const WeightMatrix* replacement(const Linear& layer) = 0;
+};
+
+// Installs `hook` for Linear::forward calls on the calling thread while in
+// scope (nesting restores the previous one).
+class ScopedLinearHook {
+ public:
+  explicit ScopedLinearHook(LinearHook* hook);
+  ~ScopedLinearHook();
+  ScopedLinearHook(const ScopedLinearHook&) = delete;
+  ScopedLinearHook& operator=(const ScopedLinearHook&) = delete;
+
+ private:
+  LinearHook* previous_;
+};
+
 class Linear {
  public:
   // Loads layer `name` (e.g. "model.layers.0.self_attn.q_proj") from ckpt.
@@ -51,12 +79,15 @@ class Linear {
                      const std::string& name, int64_t out, int64_t in, bool with_bias,
                      WeightLayout layout = WeightLayout::OutIn);
 
+  // Returns the module name, e.g. "model.layers.0.self_attn.q_proj".
+  const std::string& name() const { return name_; }
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
   bool quantized() const { return bits_ > 0; }
 
   // y [n, out] = x [n, in] W^T + b, with the SIMD kernels (kernels/linear.h):
-  // matvec for one token, matmul for several, rows split over `pool`.
+  // matvec for one token, matmul for several, rows split over `pool`
+  // (observed, and W replaced, by the thread's LinearHook if one is set).
   void forward(const float* x, int64_t n, float* y, ThreadPool& pool) const;
   // Returns the kernels' view of the weight.
   const WeightMatrix& matrix() const { return matrix_; }

@@ -6,19 +6,48 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "wquant/io/checkpoint.h"
 #include "wquant/pipeline/plan.h"
 #include "wquant/quant/metrics.h"
+#include "wquant/quant/quantize.h"
 
 namespace wquant {
+
+// A layer quantized before the writer reaches it (by calibration), and what
+// the report says of it.
+struct PrecomputedLayer {
+  QuantizedTensor q;          // [out, in], the plan's scheme for the layer
+  std::string method;         // "gptq", "mse"
+  double output_error = -1;   // ||(W - Q) X|| / ||W X|| on the calibration inputs; < 0: none
+  double damp_percent = 0;    // GPTQ: the damping (fraction of mean diag H) that succeeded
+  std::string note;           // e.g. a fallback and why
+};
+
+struct QuantizeOptions {
+  // How layers without a precomputed result are quantized: "rtn" (min/max
+  // round-to-nearest, quantize()) or "mse" (quantize_mse, unweighted).
+  std::string method = "rtn";
+  // By layer name; each is moved out as it is written.
+  std::map<std::string, PrecomputedLayer> precomputed;
+  // How the checkpoint was made (method, parameters, calibration text and
+  // tokens): written as OUT/recipe.json and into the report. Null: none.
+  nlohmann::json recipe;
+};
 
 struct LayerReport {
   std::string layer;
   Shape shape;               // as stored in the input
   QuantScheme scheme;
+  std::string method = "rtn";
+  double output_error = -1;  // see PrecomputedLayer
+  double damp_percent = 0;
+  std::string note;
   ErrorStats error;          // dequantized vs original weight
   uint64_t bytes_before = 0; // the weight in float (see TotalsReport)
   uint64_t bytes_after = 0;  // packed weight + scales + zero-points + shape
@@ -40,6 +69,7 @@ struct QuantizeReport {
   uint64_t peak_rss_bytes = 0;
   // What the output lacks and why (a GGUF tokenizer that could not be written).
   std::vector<std::string> warnings;
+  nlohmann::json recipe;  // QuantizeOptions::recipe
 };
 
 // Called after each tensor: (done, total, tensor name).
@@ -55,6 +85,12 @@ using ProgressFn = std::function<void(size_t, size_t, const std::string&)>;
 QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& plan,
                                    const std::string& out_dir, bool overwrite,
                                    const ProgressFn& progress = {});
+// The same, with a method and precomputed (calibrated) layers; consumes
+// options.precomputed. Throws Error if a precomputed layer's shape or scheme
+// differs from the plan's.
+QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& plan,
+                                   const std::string& out_dir, bool overwrite,
+                                   QuantizeOptions& options, const ProgressFn& progress = {});
 
 // Returns the process's peak resident set size in bytes.
 uint64_t peak_rss_bytes();

@@ -1,0 +1,67 @@
+// Calibrated quantization: the float model runs over windows of a
+// calibration text in wquant's own runtime, every linear layer's input is
+// observed (through the models layer's LinearHook, so every architecture the
+// runtime runs calibrates without code of its own), and the layers are
+// quantized with what was observed:
+//   gptq: H = 2 X^T X / n per layer input (gptq.h);
+//   mse:  the grid search weighted by the mean x^2 of each input channel,
+//         diag(H) / 2 (grid_search.h).
+//
+// Sequential, one transformer block at a time ("true sequential"): the
+// hidden states of all windows before block b are kept; block b runs on
+// them once with float weights while its layers' inputs are accumulated,
+// its layers are quantized, and it runs again with the quantized weights to
+// give the hidden states before block b + 1. So each block is calibrated on
+// the inputs the quantized model will really give it. Peak memory: the
+// model, the hidden states (windows x context x hidden floats, twice), and
+// one block's H matrices (sum over its distinct inputs of in^2 doubles).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "wquant/io/checkpoint.h"
+#include "wquant/pipeline/plan.h"
+#include "wquant/pipeline/quantize_model.h"
+#include "wquant/quant/gptq.h"
+
+namespace wquant {
+
+enum class QuantMethod { Rtn, Mse, Gptq };
+
+// Returns "rtn", "mse", "gptq".
+const char* method_name(QuantMethod method);
+// Returns the method called `name`; throws Error listing the methods otherwise.
+QuantMethod parse_method(const std::string& name);
+
+struct CalibrationOptions {
+  QuantMethod method = QuantMethod::Gptq;
+  int64_t context = 512;       // tokens per window
+  int64_t max_tokens = 65536;  // at most this many tokens: 128 windows of 512
+  GptqOptions gptq;
+};
+
+struct CalibrationResult {
+  std::map<std::string, PrecomputedLayer> layers;  // by layer (module) name
+  int64_t windows = 0, tokens = 0;
+  double seconds = 0;
+};
+
+// Called as blocks finish: (done, total, what).
+using CalibrationProgress = std::function<void(size_t, size_t, const std::string&)>;
+
+// Runs the model of `ckpt` over `tokens` cut into whole windows of
+// options.context tokens (at most options.max_tokens of them) and quantizes
+// every layer that `plan` quantizes and the blocks run, with
+// options.method. Layers outside the blocks (lm_head, embeddings) are left
+// to the writer. Throws Error naming the checkpoint if the runtime cannot
+// run its model_type (suggesting --method mse without calibration), and
+// if the text holds less than one window.
+CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
+                            const std::vector<int32_t>& tokens, const CalibrationOptions& options,
+                            const CalibrationProgress& progress = {});
+
+}  // namespace wquant

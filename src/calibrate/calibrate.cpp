@@ -1,0 +1,255 @@
+#include "wquant/calibrate/calibrate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "wquant/core/error.h"
+#include "wquant/kernels/linear.h"
+#include "wquant/kernels/thread_pool.h"
+#include "wquant/models/causal_lm.h"
+#include "wquant/models/linear.h"
+#include "wquant/quant/grid_search.h"
+#include "wquant/quant/quantize.h"
+
+namespace wquant {
+namespace {
+
+// Sum of x x^T over the observed tokens of one distinct layer input.
+struct InputStats {
+  int64_t in = 0;
+  int64_t tokens = 0;
+  std::vector<double> xtx;  // [in, in]
+};
+
+// Observes the planned layers of one block: accumulates X^T X per distinct
+// input (q/k/v and gate/up share theirs: a layer whose input equals, value
+// for value, the previous observed call's shares its statistics), and keeps
+// each layer's float weight for quantization.
+class StatsHook : public LinearHook {
+ public:
+  StatsHook(const std::set<std::string>& planned, ThreadPool& pool) : planned_(planned), pool_(pool) {}
+
+  void observe(const Linear& layer, const float* x, int64_t n) override {
+    if (!planned_.count(layer.name())) return;
+    const int64_t in = layer.in_features();
+    if (!weights_.count(layer.name())) {
+      std::vector<float> w(size_t(layer.out_features() * in));
+      for (int64_t r = 0; r < layer.out_features(); ++r) layer.row(r, w.data() + r * in);
+      weights_[layer.name()] = std::move(w);
+      order_.push_back(layer.name());
+    }
+    const bool same_as_last = n == last_n_ && in == last_in_ &&
+                              std::memcmp(x, last_input_.data(), size_t(n * in) * sizeof(float)) == 0;
+    if (same_as_last) {
+      input_of_.emplace(layer.name(), last_index_);
+      return;
+    }
+    auto [it, added] = input_of_.emplace(layer.name(), stats_.size());
+    if (added) stats_.push_back(InputStats{in, 0, std::vector<double>(size_t(in * in), 0.0)});
+    accumulate(stats_[it->second], x, n);
+    last_index_ = it->second;
+    last_n_ = n;
+    last_in_ = in;
+    last_input_.assign(x, x + n * in);
+  }
+
+  const WeightMatrix* replacement(const Linear&) override { return nullptr; }
+
+  // Forget the last input between windows (a new window's buffer may hold
+  // equal values by chance only in degenerate texts, but be exact).
+  void next_window() { last_n_ = -1; }
+
+  const std::vector<std::string>& layers() const { return order_; }
+  const std::vector<float>& weight(const std::string& layer) const { return weights_.at(layer); }
+  const InputStats& stats(const std::string& layer) const { return stats_[input_of_.at(layer)]; }
+  size_t distinct_inputs() const { return stats_.size(); }
+
+ private:
+  // xtx += X^T X for X [n, in]: the kernels' matmul of X^T [in, n] by itself.
+  void accumulate(InputStats& s, const float* x, int64_t n) {
+    const int64_t in = s.in;
+    xt_.resize(size_t(in * n));
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t c = 0; c < in; ++c) xt_[size_t(c * n + t)] = x[t * in + c];
+    product_.resize(size_t(in * in));
+    const WeightMatrix m = FloatMatrixView{DType::F32, in, n, xt_.data()};
+    matmul(m, xt_.data(), DType::F32, in, nullptr, product_.data(), pool_);
+    for (size_t i = 0; i < product_.size(); ++i) s.xtx[i] += double(product_[i]);
+    s.tokens += n;
+  }
+
+  const std::set<std::string>& planned_;
+  ThreadPool& pool_;
+  std::map<std::string, std::vector<float>> weights_;
+  std::vector<std::string> order_;
+  std::map<std::string, size_t> input_of_;
+  std::vector<InputStats> stats_;
+  std::vector<float> xt_, product_, last_input_;
+  int64_t last_n_ = -1, last_in_ = -1;
+  size_t last_index_ = 0;
+};
+
+// Runs each layer on its quantized weight (dequantized to f32).
+class ReplaceHook : public LinearHook {
+ public:
+  void observe(const Linear&, const float*, int64_t) override {}
+  const WeightMatrix* replacement(const Linear& layer) override {
+    auto it = matrices_.find(layer.name());
+    return it == matrices_.end() ? nullptr : &it->second;
+  }
+  void set(const std::string& layer, std::vector<float> w, int64_t rows, int64_t cols) {
+    storage_[layer] = std::move(w);
+    matrices_[layer] = FloatMatrixView{DType::F32, rows, cols, storage_[layer].data()};
+  }
+
+ private:
+  std::map<std::string, std::vector<float>> storage_;
+  std::map<std::string, WeightMatrix> matrices_;
+};
+
+// Quantizes one layer from its statistics; rows split over the pool.
+PrecomputedLayer quantize_layer(const std::string& name, const std::vector<float>& w,
+                                const InputStats& stats, const QuantScheme& scheme,
+                                DType scale_dtype, const CalibrationOptions& options,
+                                ThreadPool& pool) {
+  const int64_t cols = stats.in, rows = int64_t(w.size()) / cols;
+  // H = 2 X^T X / n.
+  std::vector<double> h(stats.xtx.size());
+  for (size_t i = 0; i < h.size(); ++i) h[i] = 2.0 * stats.xtx[i] / double(stats.tokens);
+  std::vector<float> importance(static_cast<size_t>(cols));
+  for (int64_t c = 0; c < cols; ++c) importance[size_t(c)] = float(h[size_t(c * cols + c)] / 2.0);
+
+  PrecomputedLayer out;
+  out.method = method_name(options.method);
+  // The grid: error-minimising, weighted by the mean x^2 of each input.
+  QuantizedTensor q = mse_output_for(rows, cols, scheme);
+  const int64_t min_rows = 8;
+  if (scheme.granularity == Granularity::PerTensor)
+    quantize_mse_rows(w.data(), rows, cols, scheme, scale_dtype, importance.data(), 0, rows, q);
+  else
+    pool.parallel_for(rows, [&](int64_t r0, int64_t r1) {
+      quantize_mse_rows(w.data(), rows, cols, scheme, scale_dtype, importance.data(), r0, r1, q);
+    }, min_rows);
+  if (options.method == QuantMethod::Gptq) {
+    const GptqFactor f = gptq_factor(h.data(), cols, options.gptq);
+    if (f.ok) {
+      out.damp_percent = f.damp_percent;
+      if (f.damp_percent != options.gptq.damp_percent)
+        out.note = "damping raised to " + std::to_string(f.damp_percent);
+      pool.parallel_for(rows, [&](int64_t r0, int64_t r1) {
+        gptq_rows(f, w.data(), options.gptq.block_size, r0, r1, q);
+      }, min_rows);
+    } else {
+      out.method = "mse";
+      out.note = "gptq fell back to mse: H + damping not positive definite";
+    }
+  }
+  // ||(W - Q) X|| / ||W X||: row chunks summed in a fixed order, so the
+  // figure does not depend on the thread count.
+  const int64_t chunk = 64, chunks = (rows + chunk - 1) / chunk;
+  std::vector<OutputErrorSums> sums(static_cast<size_t>(chunks));
+  pool.parallel_for(chunks, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      sums[size_t(c)] = output_error_sums(w.data(), q, h.data(), c * chunk, std::min(rows, (c + 1) * chunk));
+  });
+  double e = 0, s = 0;
+  for (const auto& x : sums) e += x.error, s += x.signal;
+  out.output_error = s > 0 ? std::sqrt(std::max(0.0, e) / s) : 0.0;
+  (void)name;
+  out.q = std::move(q);
+  return out;
+}
+
+}  // namespace
+
+const char* method_name(QuantMethod method) {
+  switch (method) {
+    case QuantMethod::Rtn: return "rtn";
+    case QuantMethod::Mse: return "mse";
+    case QuantMethod::Gptq: return "gptq";
+  }
+  return "?";
+}
+
+QuantMethod parse_method(const std::string& name) {
+  if (name == "rtn") return QuantMethod::Rtn;
+  if (name == "mse") return QuantMethod::Mse;
+  if (name == "gptq") return QuantMethod::Gptq;
+  fail("--method ", name, ": expected rtn, mse or gptq");
+}
+
+CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
+                            const std::vector<int32_t>& tokens, const CalibrationOptions& options,
+                            const CalibrationProgress& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  if (options.method == QuantMethod::Rtn)
+    fail("calibrate: rtn uses no calibration (drop --calibration, or choose --method mse or gptq)");
+  if (options.context < 2) fail("--calibration-context ", options.context, ": must be at least 2");
+  const int64_t windows =
+      std::min<int64_t>(int64_t(tokens.size()), std::max<int64_t>(options.max_tokens, 0)) / options.context;
+  if (windows < 1)
+    fail("calibration text: ", tokens.size(), " tokens",
+         options.max_tokens < int64_t(tokens.size()) ? " allowed by --calibration-tokens" : "",
+         ", less than one window of ", options.context, " (--calibration-context)");
+  std::unique_ptr<CausalLM> model;
+  try {
+    model = load_causal_lm(ckpt, options.context);
+  } catch (const Error& e) {
+    fail(e.what(), "; --method ", method_name(options.method),
+         " needs to run the model: use --method mse without --calibration");
+  }
+  if (model->context_length() < options.context)
+    fail(ckpt.path(), ": --calibration-context ", options.context, " exceeds the model's context of ",
+         model->context_length());
+
+  std::set<std::string> planned;
+  std::map<std::string, const TensorPlan*> plan_of;
+  for (const auto& t : plan.tensors)
+    if (t.quantize) planned.insert(t.layer), plan_of[t.layer] = &t;
+
+  CalibrationResult result;
+  result.windows = windows;
+  result.tokens = windows * options.context;
+  const int64_t L = options.context, width = model->hidden_width();
+  const size_t window_floats = size_t(L * width);
+  std::vector<float> x(size_t(windows) * window_floats), scratch(window_floats);
+  for (int64_t w = 0; w < windows; ++w)
+    model->embed_window(tokens.data() + w * L, L, x.data() + size_t(w) * window_floats);
+
+  ThreadPool pool;
+  const int64_t blocks = model->num_blocks();
+  for (int64_t b = 0; b < blocks; ++b) {
+    StatsHook stats(planned, pool);
+    {
+      ScopedLinearHook scope(&stats);
+      for (int64_t w = 0; w < windows; ++w) {
+        std::copy_n(x.data() + size_t(w) * window_floats, window_floats, scratch.data());
+        stats.next_window();
+        model->block_window(b, scratch.data(), L);
+      }
+    }
+    ReplaceHook quantized;
+    for (const auto& layer : stats.layers()) {
+      const TensorPlan& t = *plan_of.at(layer);
+      const std::vector<float>& w = stats.weight(layer);
+      PrecomputedLayer p = quantize_layer(layer, w, stats.stats(layer), t.scheme, plan.float_dtype,
+                                          options, pool);
+      const int64_t cols = p.q.cols, rows = p.q.rows;
+      quantized.set(layer, dequantize(p.q), rows, cols);
+      result.layers.emplace(layer, std::move(p));
+    }
+    {
+      ScopedLinearHook scope(&quantized);
+      for (int64_t w = 0; w < windows; ++w) model->block_window(b, x.data() + size_t(w) * window_floats, L);
+    }
+    if (progress) progress(size_t(b + 1), size_t(blocks), "block " + std::to_string(b));
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace wquant
