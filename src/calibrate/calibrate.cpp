@@ -93,6 +93,20 @@ class StatsHook : public LinearHook {
   size_t last_index_ = 0;
 };
 
+// Records the planned layers that run.
+class NamesHook : public LinearHook {
+ public:
+  explicit NamesHook(const std::set<std::string>& planned) : planned_(planned) {}
+  void observe(const Linear& layer, const float*, int64_t) override {
+    if (planned_.count(layer.name())) seen = true;
+  }
+  const WeightMatrix* replacement(const Linear&) override { return nullptr; }
+  bool seen = false;
+
+ private:
+  const std::set<std::string>& planned_;
+};
+
 // Runs each layer on its quantized weight (dequantized to f32).
 class ReplaceHook : public LinearHook {
  public:
@@ -111,17 +125,58 @@ class ReplaceHook : public LinearHook {
   std::map<std::string, WeightMatrix> matrices_;
 };
 
+// Returns ||(W - Q) X|| / ||W X|| = sqrt(tr(D H D^T) / tr(W H W^T)),
+// D = W - dequantize(q): gptq.h's relative_output_error, with the products
+// H d_r on the kernels' matmul (H rounded to f32: a figure for the report,
+// not an input to anything). Independent of the thread count.
+double output_error(const std::vector<float>& w, const QuantizedTensor& q,
+                    const std::vector<double>& h, ThreadPool& pool) {
+  const int64_t rows = q.rows, cols = q.cols;
+  std::vector<float> hf(h.begin(), h.end()), d = dequantize(q), hd(size_t(rows * cols));
+  for (size_t i = 0; i < d.size(); ++i) d[i] = w[i] - d[i];
+  const WeightMatrix hm = FloatMatrixView{DType::F32, cols, cols, hf.data()};
+  auto quadratic = [&](const std::vector<float>& m) {
+    matmul(hm, m.data(), DType::F32, rows, nullptr, hd.data(), pool);
+    double total = 0;
+    for (size_t i = 0; i < m.size(); ++i) total += double(m[i]) * double(hd[i]);
+    return total;
+  };
+  const double e = quadratic(d), s = quadratic(w);
+  return s > 0 ? std::sqrt(std::max(0.0, e) / s) : 0.0;
+}
+
 // Quantizes one layer from its statistics; rows split over the pool.
+// What the layers sharing one input need of it: H = 2 X^T X / n, the
+// per-channel importance mean x^2 = diag(H) / 2, and GPTQ's factor of H.
+struct InputQuantities {
+  std::vector<double> h;
+  std::vector<float> importance;
+  GptqFactor factor;
+};
+
+InputQuantities input_quantities(const InputStats& stats, const CalibrationOptions& options,
+                                 ThreadPool& pool) {
+  const int64_t cols = stats.in;
+  InputQuantities q;
+  q.h.resize(stats.xtx.size());
+  for (size_t i = 0; i < q.h.size(); ++i) q.h[i] = 2.0 * stats.xtx[i] / double(stats.tokens);
+  q.importance.resize(size_t(cols));
+  for (int64_t c = 0; c < cols; ++c) q.importance[size_t(c)] = float(q.h[size_t(c * cols + c)] / 2.0);
+  if (options.method == QuantMethod::Gptq)
+    q.factor = gptq_factor(q.h.data(), cols, options.gptq,
+                           [&](int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+                             pool.parallel_for(n, fn, 32);
+                           });
+  return q;
+}
+
 PrecomputedLayer quantize_layer(const std::string& name, const std::vector<float>& w,
-                                const InputStats& stats, const QuantScheme& scheme,
+                                const InputQuantities& input, const QuantScheme& scheme,
                                 DType scale_dtype, const CalibrationOptions& options,
                                 ThreadPool& pool) {
-  const int64_t cols = stats.in, rows = int64_t(w.size()) / cols;
-  // H = 2 X^T X / n.
-  std::vector<double> h(stats.xtx.size());
-  for (size_t i = 0; i < h.size(); ++i) h[i] = 2.0 * stats.xtx[i] / double(stats.tokens);
-  std::vector<float> importance(static_cast<size_t>(cols));
-  for (int64_t c = 0; c < cols; ++c) importance[size_t(c)] = float(h[size_t(c * cols + c)] / 2.0);
+  const int64_t cols = int64_t(input.importance.size()), rows = int64_t(w.size()) / cols;
+  const std::vector<double>& h = input.h;
+  const std::vector<float>& importance = input.importance;
 
   PrecomputedLayer out;
   out.method = method_name(options.method);
@@ -135,7 +190,7 @@ PrecomputedLayer quantize_layer(const std::string& name, const std::vector<float
       quantize_mse_rows(w.data(), rows, cols, scheme, scale_dtype, importance.data(), r0, r1, q);
     }, min_rows);
   if (options.method == QuantMethod::Gptq) {
-    const GptqFactor f = gptq_factor(h.data(), cols, options.gptq);
+    const GptqFactor& f = input.factor;
     if (f.ok) {
       out.damp_percent = f.damp_percent;
       if (f.damp_percent != options.gptq.damp_percent)
@@ -148,17 +203,7 @@ PrecomputedLayer quantize_layer(const std::string& name, const std::vector<float
       out.note = "gptq fell back to mse: H + damping not positive definite";
     }
   }
-  // ||(W - Q) X|| / ||W X||: row chunks summed in a fixed order, so the
-  // figure does not depend on the thread count.
-  const int64_t chunk = 64, chunks = (rows + chunk - 1) / chunk;
-  std::vector<OutputErrorSums> sums(static_cast<size_t>(chunks));
-  pool.parallel_for(chunks, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c)
-      sums[size_t(c)] = output_error_sums(w.data(), q, h.data(), c * chunk, std::min(rows, (c + 1) * chunk));
-  });
-  double e = 0, s = 0;
-  for (const auto& x : sums) e += x.error, s += x.signal;
-  out.output_error = s > 0 ? std::sqrt(std::max(0.0, e) / s) : 0.0;
+  out.output_error = output_error(w, q, h, pool);
   (void)name;
   out.q = std::move(q);
   return out;
@@ -189,19 +234,24 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
   if (options.method == QuantMethod::Rtn)
     fail("calibrate: rtn uses no calibration (drop --calibration, or choose --method mse or gptq)");
   if (options.context < 2) fail("--calibration-context ", options.context, ": must be at least 2");
-  const int64_t windows =
-      std::min<int64_t>(int64_t(tokens.size()), std::max<int64_t>(options.max_tokens, 0)) / options.context;
+  const int64_t usable = std::min<int64_t>(int64_t(tokens.size()), std::max<int64_t>(options.max_tokens, 0));
+  const int64_t windows = usable / options.context;
   if (windows < 1)
-    fail("calibration text: ", tokens.size(), " tokens",
-         options.max_tokens < int64_t(tokens.size()) ? " allowed by --calibration-tokens" : "",
+    fail(options.text_name, ": ", usable, " tokens",
+         usable < int64_t(tokens.size()) ? " allowed by --calibration-tokens" : "",
          ", less than one window of ", options.context, " (--calibration-context)");
-  std::unique_ptr<CausalLM> model;
-  try {
-    model = load_causal_lm(ckpt, options.context);
-  } catch (const Error& e) {
-    fail(e.what(), "; --method ", method_name(options.method),
-         " needs to run the model: use --method mse without --calibration");
+  const auto& config = ckpt.config();
+  const std::string type = config.is_object() && config.contains("model_type") && config["model_type"].is_string()
+                               ? config["model_type"].get<std::string>()
+                               : "";
+  const auto runnable = supported_causal_lms();
+  if (std::find(runnable.begin(), runnable.end(), type) == runnable.end()) {
+    std::string list;
+    for (const auto& s : runnable) list += (list.empty() ? "" : ", ") + s;
+    fail(ckpt.path(), ": --method ", method_name(options.method), " --calibration runs the model, and model_type '",
+         type, "' cannot be run (supported: ", list, "); use --method mse without --calibration");
   }
+  std::unique_ptr<CausalLM> model = load_causal_lm(ckpt, options.context);
   if (model->context_length() < options.context)
     fail(ckpt.path(), ": --calibration-context ", options.context, " exceeds the model's context of ",
          model->context_length());
@@ -220,9 +270,29 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
   for (int64_t w = 0; w < windows; ++w)
     model->embed_window(tokens.data() + w * L, L, x.data() + size_t(w) * window_floats);
 
-  ThreadPool pool;
+  // Which blocks hold planned layers: a probe of two tokens through every block.
   const int64_t blocks = model->num_blocks();
-  for (int64_t b = 0; b < blocks; ++b) {
+  std::vector<char> has_planned(static_cast<size_t>(blocks), 0);
+  {
+    std::vector<float> probe(size_t(2 * width));
+    model->embed_window(tokens.data(), 2, probe.data());
+    for (int64_t b = 0; b < blocks; ++b) {
+      NamesHook names(planned);
+      ScopedLinearHook scope(&names);
+      model->block_window(b, probe.data(), 2);
+      has_planned[size_t(b)] = names.seen;
+    }
+  }
+  int64_t last = blocks - 1;
+  while (last >= 0 && !has_planned[size_t(last)]) --last;
+
+  ThreadPool pool;
+  for (int64_t b = 0; b <= last; ++b) {
+    if (!has_planned[size_t(b)]) {  // float block: only carry the windows through it
+      for (int64_t w = 0; w < windows; ++w) model->block_window(b, x.data() + size_t(w) * window_floats, L);
+      if (progress) progress(size_t(b + 1), size_t(last + 1), "block " + std::to_string(b));
+      continue;
+    }
     StatsHook stats(planned, pool);
     {
       ScopedLinearHook scope(&stats);
@@ -233,10 +303,13 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
       }
     }
     ReplaceHook quantized;
+    std::map<const InputStats*, InputQuantities> inputs;
     for (const auto& layer : stats.layers()) {
       const TensorPlan& t = *plan_of.at(layer);
       const std::vector<float>& w = stats.weight(layer);
-      PrecomputedLayer p = quantize_layer(layer, w, stats.stats(layer), t.scheme, plan.float_dtype,
+      const InputStats* s = &stats.stats(layer);
+      if (!inputs.count(s)) inputs.emplace(s, input_quantities(*s, options, pool));
+      PrecomputedLayer p = quantize_layer(layer, w, inputs.at(s), t.scheme, plan.float_dtype,
                                           options, pool);
       const int64_t cols = p.q.cols, rows = p.q.rows;
       quantized.set(layer, dequantize(p.q), rows, cols);
@@ -246,7 +319,7 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
       ScopedLinearHook scope(&quantized);
       for (int64_t w = 0; w < windows; ++w) model->block_window(b, x.data() + size_t(w) * window_floats, L);
     }
-    if (progress) progress(size_t(b + 1), size_t(blocks), "block " + std::to_string(b));
+    if (progress) progress(size_t(b + 1), size_t(last + 1), "block " + std::to_string(b));
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -141,11 +141,24 @@ int run_quantize(const QuantizeArgs& a) {
     c.max_tokens = a.calibration_tokens;
     c.gptq.damp_percent = a.damp;
     c.gptq.act_order = !a.no_act_order;
+    c.text_name = a.calibration;
     ProgressBar calibration_bar(!a.no_progress);
     CalibrationResult r = calibrate(*ckpt, plan, tokens, c, [&](size_t done, size_t total, const std::string& what) {
       calibration_bar.update(done, total, "calibrating " + what);
     });
     calibration_bar.finish();
+    // Planned layers the blocks did not run (lm_head, opt's project_in/out):
+    // not calibrated, so quantized with the unweighted mse grid, and said so.
+    options.method = "mse";
+    std::vector<std::string> outside;
+    for (const auto& t : plan.tensors)
+      if (t.quantize && !r.layers.count(t.layer)) outside.push_back(t.layer);
+    if (!outside.empty()) {
+      std::string names;
+      for (const auto& n : outside) names += (names.empty() ? "" : ", ") + n;
+      std::fprintf(stderr, "wquant: warning: %zu layer(s) outside the transformer blocks are not calibrated "
+                   "(quantized with --method mse): %s\n", outside.size(), names.c_str());
+    }
     options.precomputed = std::move(r.layers);
     options.recipe["calibration"] = {
         {"text", std::filesystem::path(a.calibration).filename().string()},

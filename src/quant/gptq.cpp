@@ -16,7 +16,8 @@ namespace {
 // Cholesky factor), so a = M^T M with M = J R J lower, a^-1 = M^-1 M^-T and
 // u = M^-T = J R^-T J, i.e. u[i][j] = (R^-1)[n-1-j][n-1-i]. One
 // factorisation and one triangular inverse, inner loops along rows.
-bool inverse_cholesky_upper(const std::vector<double>& a, int64_t n, std::vector<float>& u) {
+bool inverse_cholesky_upper(const std::vector<double>& a, int64_t n, std::vector<float>& u,
+                            const ParallelFor& parallel) {
   std::vector<double> r(size_t(n * n));
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) r[size_t(i * n + j)] = a[size_t((n - 1 - i) * n + (n - 1 - j))];
@@ -26,11 +27,17 @@ bool inverse_cholesky_upper(const std::vector<double>& a, int64_t n, std::vector
     const double d = std::sqrt(rk[k]);
     rk[k] = d;
     for (int64_t j = k + 1; j < n; ++j) rk[j] /= d;
-    for (int64_t i = k + 1; i < n; ++i) {
-      double* ri = &r[size_t(i * n)];
-      const double f = rk[i];
-      for (int64_t j = i; j < n; ++j) ri[j] -= f * rk[j];
-    }
+    auto update = [&](int64_t begin, int64_t end) {
+      for (int64_t i = k + 1 + begin; i < k + 1 + end; ++i) {
+        double* ri = &r[size_t(i * n)];
+        const double f = rk[i];
+        for (int64_t j = i; j < n; ++j) ri[j] -= f * rk[j];
+      }
+    };
+    if (parallel && n - k - 1 >= 64)
+      parallel(n - k - 1, update);
+    else
+      update(0, n - k - 1);
   }
   // x = R^-1 (upper), row i from rows i+1.. : x_i = (e_i - sum_k>i R[i][k] x_k) / R[i][i].
   std::vector<double> x(size_t(n * n), 0.0);
@@ -38,11 +45,20 @@ bool inverse_cholesky_upper(const std::vector<double>& a, int64_t n, std::vector
   for (int64_t i = n - 1; i >= 0; --i) {
     std::fill(t.begin() + i, t.end(), 0.0);
     const double* ri = &r[size_t(i * n)];
-    for (int64_t k = i + 1; k < n; ++k) {
-      const double f = ri[k];
-      const double* xk = &x[size_t(k * n)];
-      for (int64_t j = k; j < n; ++j) t[size_t(j)] += f * xk[j];
-    }
+    // t[j] for j in [i + 1 + begin, i + 1 + end): each j on its own, so the
+    // columns split over threads without changing any sum's order.
+    auto accumulate = [&](int64_t begin, int64_t end) {
+      const int64_t j0 = i + 1 + begin, j1 = i + 1 + end;
+      for (int64_t k = i + 1; k < j1; ++k) {
+        const double f = ri[k];
+        const double* xk = &x[size_t(k * n)];
+        for (int64_t j = std::max(k, j0); j < j1; ++j) t[size_t(j)] += f * xk[j];
+      }
+    };
+    if (parallel && n - i - 1 >= 64)
+      parallel(n - i - 1, accumulate);
+    else
+      accumulate(0, n - i - 1);
     double* xi = &x[size_t(i * n)];
     xi[i] = 1.0 / ri[i];
     for (int64_t j = i + 1; j < n; ++j) xi[j] = -t[size_t(j)] / ri[i];
@@ -61,7 +77,8 @@ bool inverse_cholesky_upper(const std::vector<double>& a, int64_t n, std::vector
 
 }  // namespace
 
-GptqFactor gptq_factor(const double* h, int64_t cols, const GptqOptions& options) {
+GptqFactor gptq_factor(const double* h, int64_t cols, const GptqOptions& options,
+                       const ParallelFor& parallel) {
   if (cols <= 0) fail("gptq: ", cols, " columns");
   if (!(options.damp_percent > 0)) fail("gptq: damping ", options.damp_percent, " must be > 0");
   GptqFactor f;
@@ -90,7 +107,7 @@ GptqFactor gptq_factor(const double* h, int64_t cols, const GptqOptions& options
   for (int attempt = 0; attempt < 4; ++attempt, percent *= 10) {
     std::vector<double> damped = a;
     for (int64_t i = 0; i < cols; ++i) damped[size_t(i * cols + i)] += percent * mean_diag;
-    if (inverse_cholesky_upper(damped, cols, f.u)) {
+    if (inverse_cholesky_upper(damped, cols, f.u, parallel)) {
       f.ok = true;
       f.damp_percent = percent;
       return f;

@@ -218,8 +218,6 @@ def test_calibration_on_a_model_the_runtime_cannot_run(wquant_bin, data, minilm_
         assert (out / "model.safetensors").exists() and leftovers(out) == []
 
 
-@pytest.mark.xfail(strict=True, reason="wquant bug: the message counts the text's tokens, not "
-                   "the 20 --calibration-tokens allows")
 def test_calibration_tokens_below_one_window_names_the_allowed_count(wquant_bin, data, tmp_path):
     out = tmp_path / "out"
     expect_error(wquant_bin, ["quantize", data["root"] / "llama", "-o", out, "--method", "gptq",

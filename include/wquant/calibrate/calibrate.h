@@ -41,6 +41,7 @@ struct CalibrationOptions {
   QuantMethod method = QuantMethod::Gptq;
   int64_t context = 512;       // tokens per window
   int64_t max_tokens = 65536;  // at most this many tokens: 128 windows of 512
+  std::string text_name = "calibration text";  // named in error messages
   GptqOptions gptq;
 };
 
@@ -57,7 +58,7 @@ using CalibrationProgress = std::function<void(size_t, size_t, const std::string
 // options.context tokens (at most options.max_tokens of them) and quantizes
 // every layer that `plan` quantizes and the blocks run, with
 // options.method. Layers outside the blocks (lm_head, embeddings) are left
-// to the writer. Throws Error naming the checkpoint if the runtime cannot
+// to the writer; blocks after the last one holding a planned layer do not run. Throws Error naming the checkpoint if the runtime cannot
 // run its model_type (suggesting --method mse without calibration), and
 // if the text holds less than one window.
 CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,

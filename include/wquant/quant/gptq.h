@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,8 +47,15 @@ struct GptqFactor {
   bool ok = false;             // false: H was not positive definite even so
 };
 
-// Returns the factor of H [cols, cols] (row-major, symmetric, double).
-GptqFactor gptq_factor(const double* h, int64_t cols, const GptqOptions& options);
+// Runs fn(begin, end) over disjoint ranges covering [0, n) (possibly on
+// several threads) and returns when all are done.
+using ParallelFor = std::function<void(int64_t n, const std::function<void(int64_t, int64_t)>& fn)>;
+
+// Returns the factor of H [cols, cols] (row-major, symmetric, double). The
+// O(cols^3) steps split their rows with `parallel` when given; the result
+// does not depend on the split.
+GptqFactor gptq_factor(const double* h, int64_t cols, const GptqOptions& options,
+                       const ParallelFor& parallel = {});
 
 // Writes grid.q for rows [row_begin, row_end) of w [grid.rows, grid.cols]:
 // GPTQ against `factor` on the scales and zero-points already in `grid`.

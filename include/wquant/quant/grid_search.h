@@ -24,6 +24,8 @@
 // same-range round-to-nearest grid.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "wquant/core/dtype.h"
@@ -48,6 +50,16 @@ void quantize_mse_rows(const float* w, int64_t rows, int64_t cols, const QuantSc
 
 // Returns q = clamp(round_half_even(v / scale + zp), -2^(b-1), 2^(b-1) - 1),
 // in float32 in this order (the rounding rule of quantize()).
-int8_t quantize_value(float v, float scale, int zp, int bits);
+// The value is clamped to [lo - 1, hi + 1] before rounding, which changes
+// nothing after the final clamp and keeps |t| < 2^22, where adding and
+// subtracting 1.5 * 2^23 rounds to an integer, half to even, in the default
+// rounding mode: nearbyint without a library call, so loops vectorise.
+inline int8_t quantize_value(float v, float scale, int zp, int bits) {
+  const float lo = float(-(1 << (bits - 1))), hi = float((1 << (bits - 1)) - 1);
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
+  float t = std::min(std::max(v / scale + float(zp), lo - 1.0f), hi + 1.0f);
+  t = (t + kRound) - kRound;
+  return int8_t(std::min(std::max(t, lo), hi));
+}
 
 }  // namespace wquant

@@ -162,7 +162,9 @@ TEST(MseGridTest, WeightedErrorNeverAboveRoundToNearest) {
           const QuantizedTensor rtn = quantize(w.data(), rows, cols, s, dt);
           const QuantizedTensor mse = quantize_mse(w.data(), rows, cols, s, dt, importance.data());
           EXPECT_LE(weighted_error(mse), weighted_error(rtn));
-          if (bits <= 4) EXPECT_LT(weighted_error(mse), 0.97 * weighted_error(rtn));
+          if (bits <= 4) {
+            EXPECT_LT(weighted_error(mse), 0.97 * weighted_error(rtn));
+          }
           // The stored scales are the scales the integers were computed on.
           for (float sc : mse.scales) EXPECT_EQ(sc, round_to_dtype(sc, dt));
         }
