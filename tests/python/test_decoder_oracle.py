@@ -4,7 +4,7 @@ random checkpoints that transformers itself writes (tiny_models.py):
 
 * float: logits of every prompt position within 1e-4 relative to the largest
   logit, and 16 greedy tokens through the KV cache identical;
-* quantized: wquant's W8 and W4 output against transformers running the same
+* quantized: wquant's W8, W4 and W3 output against transformers running the same
   dequantized weights (compressed-tensors as dequantizer).
 The llama family is in test_llama_oracle.py.
 """
@@ -37,7 +37,9 @@ def test_tiny_float_matches_transformers(arch, tool_bin, tmp_path):
 @pytest.mark.parametrize("flags", [
     ["--bits", "8"],
     ["--bits", "4", "--group-size", "32", "--asymmetric"],
-], ids=["w8", "w4-g32-asym"])
+    # 3 bits: dequantized to f32 at load (no 3-bit kernel yet), float kernels.
+    ["--bits", "3", "--group-size", "32", "--asymmetric"],
+], ids=["w8", "w4-g32-asym", "w3-g32-asym"])
 @pytest.mark.parametrize("arch", ARCHS)
 def test_tiny_quantized_matches_transformers(arch, flags, wquant_bin, tool_bin, tmp_path):
     model = tiny_models.build(arch, tmp_path / arch)

@@ -73,7 +73,8 @@ class Linear {
  public:
   // Loads layer `name` (e.g. "model.layers.0.self_attn.q_proj") from ckpt.
   // With `with_bias`, `name.bias` must exist. A float InOut weight is
-  // transposed once at load into an owned f32 copy. Throws Error naming the
+  // transposed once at load into an owned f32 copy; so is a quantized weight
+  // of a width the kernels have no SIMD path for (3 bits), dequantized. Throws Error naming the
   // tensor, its shape and the expected shape when they disagree.
   static Linear load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
                      const std::string& name, int64_t out, int64_t in, bool with_bias,

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Calibrated quantization side by side: wquant's methods, llm-compressor, llama.cpp.
+
+One command, one run (issue 9, item 6), regenerating docs/QUALITY_CALIBRATED.md:
+
+    ~/.cache/wquant/venv/bin/python bench/calibration_quality.py [--windows 32] [--eval-chunks 40] \
+        [--skip llama,llmc] > docs/QUALITY_CALIBRATED.md
+
+SmolLM2-135M-Instruct (the Q4_1 GGUF, dequantized: the float model) is quantized by
+`wquant quantize` with each scheme and method below, calibrated on the Gospels
+(Matthew to John, Debian's bible-kjv, scripts/fetch_text.sh) and evaluated on Genesis
+by `wquant eval --reference` (mean KL divergence per token against the float model,
+perplexity, top-1 agreement), windows of --context tokens. The peers come from
+bench/peers_quality.py on the same texts and the same number of calibration windows:
+llm-compressor's GPTQ and AWQ (its own venv, CPU; outputs evaluated by the same
+`wquant eval`) and llama.cpp's Q4_0 / Q4_K_M / Q3_K_M / Q2_K with and without an
+importance matrix (llama-imatrix on the calibration text), evaluated by
+llama-perplexity --kl-divergence, and Q4_0 also by `wquant eval` (the K-quants cannot
+be read by wquant yet). all-MiniLM-L6-v2: cosine of quantized to float embeddings of
+Genesis verses, per method that runs without calibration (the encoder is not run
+block by block yet).
+
+Timings are wall times of whole processes on this machine; the 1-minute load average
+before and after the run is printed: when it exceeds the cores, other work shared the
+machine and times are upper bounds. Runs are cached nowhere except the peers' (see
+bench/peers_quality.py): every wquant row is recomputed.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers_quality as pq  # noqa: E402
+
+REPO = pq.REPO
+GGUF = pq.GGUF
+MINILM = pq.CACHE / "models" / "minilm"
+
+# (label, wquant flags, methods). "mse-cal" is --method mse with --calibration.
+SCHEMES = [
+    ("W8 channel sym", ["--bits", "8"], ["rtn", "gptq"]),
+    ("W4 g128 asym", ["--bits", "4", "--group-size", "128", "--asymmetric"], ["rtn", "mse", "mse-cal", "gptq"]),
+    ("W4 g128 sym", ["--bits", "4", "--group-size", "128"], ["rtn", "mse", "gptq"]),
+    ("W4 g32 asym", ["--bits", "4", "--group-size", "32", "--asymmetric"], ["rtn", "gptq"]),
+    ("W3 g64 asym", ["--bits", "3", "--group-size", "64", "--asymmetric"], ["rtn", "mse", "gptq"]),
+    ("W2 g64 asym", ["--bits", "2", "--group-size", "64", "--asymmetric"], ["rtn", "mse", "gptq"]),
+]
+# llm-compressor configurations next to each scheme (bench/peers_quality.py names).
+LLMC_FOR = {
+    "W4 g128 asym": ["gptq-w4-g128-asym", "awq-w4-g128-asym"],
+    "W4 g128 sym": ["gptq-w4-g128", "awq-w4-g128"],
+    "W3 g64 asym": ["gptq-w3-g128-asym", "awq-w3-g128-asym"],
+    "W2 g64 asym": ["gptq-w2-g64-asym", "awq-w2-g64-asym"],
+}
+MINILM_SCHEMES = [("W4 g32 sym", ["--bits", "4", "--group-size", "32"]),
+                  ("W3 g32 asym", ["--bits", "3", "--group-size", "32", "--asymmetric"])]
+
+
+def run_json(cmd: list) -> tuple[dict, float, float]:
+    """Runs cmd (JSON on stdout); returns (parsed, wall s, peak RSS MB of the process)."""
+    r = pq.run_timed([str(c) for c in cmd])
+    if r["returncode"] != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd))} exited {r['returncode']}:\n{r['stderr'][-2000:]}")
+    return json.loads(r["stdout"]), r["wall_s"], r["peak_rss_mb"]
+
+
+def wquant_rows(wquant: Path, a, tmp: Path) -> list[dict]:
+    rows = []
+    for label, flags, methods in SCHEMES:
+        for method in methods:
+            out = tmp / "out"
+            cmd = [wquant, "quantize", GGUF, "-o", out, "--force", "--json", "--no-progress", *flags]
+            cmd += ["--method", method.removesuffix("-cal")]
+            if method in ("gptq", "mse-cal"):
+                cmd += ["--calibration", a.calibration_text, "--calibration-tokens",
+                        str(a.windows * a.context), "--calibration-context", str(a.context)]
+            pq.log("wquant", label, method)
+            report, wall, rss = run_json(cmd)
+            ev = pq.wquant_eval(wquant, out, a.eval_text, a.context, a.eval_chunks)
+            errors = [l["output_error"] for l in report["layers"] if l.get("output_error") is not None]
+            rows.append({"scheme": label, "method": method, "file_mb": pq.file_mb(out / "model.safetensors"),
+                         "quantize_s": wall, "peak_rss_mb": rss,
+                         "median_output_error": statistics.median(errors) if errors else None,
+                         "calibration": report.get("recipe", {}).get("calibration"),
+                         "command": " ".join(map(str, cmd[1:])), **ev})
+    return rows
+
+
+def cosine(a, b):
+    dot = sum(x * y for x, y in zip(a, b))
+    return dot / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+
+def minilm_rows(wquant: Path, a, tmp: Path) -> list[dict]:
+    verses = a.eval_text.read_text().splitlines()[::5][:300]
+    sentences = tmp / "verses.txt"
+    sentences.write_text("\n".join(verses) + "\n")
+    ref, _, _ = run_json([wquant, "embed", MINILM, "--file", sentences, "--json"])
+    rows = []
+    for label, flags in MINILM_SCHEMES:
+        for method in ("rtn", "mse"):
+            out = tmp / "minilm"
+            run_json([wquant, "quantize", MINILM, "-o", out, "--force", "--json", "--no-progress",
+                      *flags, "--method", method])
+            q, _, _ = run_json([wquant, "embed", out, "--file", sentences, "--json"])
+            cos = [cosine(x["embedding"], y["embedding"]) for x, y in zip(q["embeddings"], ref["embeddings"])]
+            rows.append({"scheme": label, "method": method, "cos_min": min(cos),
+                         "cos_mean": statistics.fmean(cos)})
+    return rows
+
+
+def f(x, d=3):
+    return "n/a" if x is None else f"{x:.{d}f}"
+
+
+def print_doc(res: dict):
+    p = res["peers"]
+    print("# Calibrated quantization: quality side by side\n")
+    print(f"Generated {res['date']} at commit {res['git']} on {res['machine']} by "
+          f"`{res['command']}` ({res['elapsed_s'] / 60:.0f} min; 1-minute load average "
+          f"{res['load'][0]:.1f} before, {res['load'][1]:.1f} after: above 2, other work shared "
+          "the machine and every time is an upper bound).\n")
+    print(f"* **Model**: SmolLM2-135M-Instruct; its float weights are the Q4_1 GGUF dequantized, "
+          "so they lie on a 4-bit grid with a float minimum per 32 values: formats with a minimum "
+          "and groups of 32 (W4 g32 asym, Q4_K) have an edge here that they would not have on a "
+          "float checkpoint.")
+    print(f"* **Calibration** (wquant, llm-compressor, llama-imatrix): `{Path(res['calibration_text']).name}` "
+          f"(the Gospels, Matthew to John, KJV), the first {res['windows']} windows of "
+          f"{res['context']} tokens.")
+    print(f"* **Evaluation**: `{Path(res['eval_text']).name}` (Genesis, KJV), {res['eval_chunks']} "
+          f"windows of {res['context']} tokens. wquant rows and llm-compressor rows: `wquant eval "
+          "OUT --reference SmolLM2.gguf` (every token of each window after the first, f32 "
+          "activations). llama.cpp rows: `llama-perplexity --kl-divergence` against the F32 GGUF "
+          "(a BOS per window, the second half of each window scored, activations rounded to 8 bits "
+          "in quantized products): compare within one evaluator; Q4_0 is given in both.")
+    print("* **KLD**: mean KL(float || quantized) of the next-token distributions, nats. "
+          "**out err**: median over layers of ||(W - Q) X|| / ||W X|| on the calibration inputs "
+          "(wquant's report).\n")
+    print("## wquant and llm-compressor (same evaluator: wquant eval)\n")
+    print("| scheme | system | method | file MB | KLD | PPL | top-1 | out err | quantize s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    fl = p.get("float", {}).get("wquant_eval", {})
+    print(f"| float | - | - | {f(p.get('float', {}).get('hf_f32_mb'), 1)} | 0 | {f(fl.get('ppl'))} | 1 | | | |")
+    llmc = {r["config"]: r for r in p.get("llmcompressor", {}).get("rows", [])}
+    for label, _, _ in SCHEMES:
+        for r in (x for x in res["wquant"] if x["scheme"] == label):
+            print(f"| {label} | wquant | {r['method']} | {f(r['file_mb'], 1)} | {f(r.get('kld'), 4)} | "
+                  f"{f(r.get('ppl'))} | {f(r.get('top1'))} | {f(r['median_output_error'], 4)} | "
+                  f"{f(r['quantize_s'], 1)} | {f(r['peak_rss_mb'], 0)} |")
+        for name in LLMC_FOR.get(label, []):
+            r = llmc.get(name)
+            if r is None:
+                continue
+            if "error" in r:
+                print(f"| {label} | llm-compressor | {name} | | | | | | | | {r['error'][:120]} |")
+                continue
+            print(f"| {label} | llm-compressor | {name} | {f(r.get('file_mb'), 1)} | {f(r.get('kld'), 4)} | "
+                  f"{f(r.get('ppl'))} | {f(r.get('top1'))} | | {f(r.get('process_s'), 1)} | "
+                  f"{f(r.get('peak_rss_mb'), 0)} |")
+    lc = p.get("llama_cpp")
+    if lc:
+        print("\n## llama.cpp (llama-perplexity --kl-divergence; Q4_0 also by wquant eval)\n")
+        print("| type | importance matrix | file MB | KLD | PPL | top-1 | wquant eval KLD |")
+        print("|---|---|---|---|---|---|---|")
+        for r in lc.get("rows", []):
+            cross = r.get("wquant_eval") or {}
+            print(f"| {r.get('type')} | {'yes' if r.get('imatrix') else 'no'} | {f(r.get('file_mb'), 1)} | "
+                  f"{f(r.get('kld'), 4)} | {f(r.get('ppl'))} | {f(r.get('top1'))} | "
+                  f"{f(cross.get('kld'), 4) if 'kld' in cross else '-'} |")
+    print("\n## all-MiniLM-L6-v2: cosine of quantized to float embeddings (300 Genesis verses)\n")
+    print("| scheme | method | cosine min | cosine mean |")
+    print("|---|---|---|---|")
+    for r in res["minilm"]:
+        print(f"| {r['scheme']} | {r['method']} | {r['cos_min']:.5f} | {r['cos_mean']:.5f} |")
+    print("\nCommands of the wquant rows (`wquant quantize SmolLM2.gguf ...`, then "
+          f"`wquant eval OUT --reference SmolLM2.gguf --text genesis.txt --context {res['context']} "
+          f"--chunks {res['eval_chunks']}`):\n")
+    print("```")
+    for r in res["wquant"]:
+        print(r["command"].replace(str(GGUF), "SmolLM2.gguf").replace(str(res["calibration_text"]), "gospels.txt"))
+    print("```")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--windows", type=int, default=32, help="calibration windows (all systems)")
+    ap.add_argument("--context", type=int, default=512)
+    ap.add_argument("--eval-chunks", type=int, default=40)
+    ap.add_argument("--calibration-text", type=Path, default=pq.CALIB_TEXT)
+    ap.add_argument("--eval-text", type=Path, default=pq.EVAL_TEXT)
+    ap.add_argument("--skip", default="", help="comma-separated: llama, llmc, wquant, minilm")
+    ap.add_argument("--json", type=Path, default=pq.BENCH / "calibration_quality.json")
+    a = ap.parse_args()
+    skip = set(filter(None, a.skip.split(",")))
+    started, load_before = time.time(), os.getloadavg()[0]
+    pq.BENCH.mkdir(parents=True, exist_ok=True)
+    wquant = pq.BENCH / "wquant-calibration-snapshot"
+    subprocess.run(["cp", str(pq.WQUANT), str(wquant)], check=True)
+    res = {"command": "bench/calibration_quality.py " + " ".join(sys.argv[1:]),
+           "date": datetime.date.today().isoformat(), "git": pq.e2e.git_state(),
+           "machine": pq.e2e.machine(), "windows": a.windows, "context": a.context,
+           "eval_chunks": a.eval_chunks, "calibration_text": str(a.calibration_text),
+           "eval_text": str(a.eval_text), "peers": {}, "wquant": [], "minilm": []}
+    llama = pq.e2e.fetch_peers()
+    paths = pq.prepare_float(llama)
+    res["peers"]["float"] = {"hf_f32_mb": pq.file_mb(paths["hf_f32"]),
+                             "wquant_eval": pq.wquant_eval(wquant, GGUF, a.eval_text, a.context, a.eval_chunks)}
+    with tempfile.TemporaryDirectory() as tmp:
+        if "wquant" not in skip:
+            res["wquant"] = wquant_rows(wquant, a, Path(tmp))
+        if "minilm" not in skip:
+            res["minilm"] = minilm_rows(wquant, a, Path(tmp))
+    if "llama" not in skip:
+        res["peers"]["llama_cpp"] = pq.run_llama_cpp(
+            llama, paths["f32_gguf"], calib_text=a.calibration_text, eval_text=a.eval_text,
+            windows=a.windows, context=a.context, eval_chunks=a.eval_chunks, cross_eval_wquant=wquant)
+    if "llmc" not in skip:
+        configs = [c for cs in LLMC_FOR.values() for c in cs]
+        res["peers"]["llmcompressor"] = {"rows": pq.run_llmcompressor(
+            pq.fetch_llmcompressor(), paths["hf_f32"], configs, calib_text=a.calibration_text,
+            eval_text=a.eval_text, windows=a.windows, context=a.context, eval_chunks=a.eval_chunks,
+            wquant=wquant)}
+    res["elapsed_s"] = time.time() - started
+    res["load"] = (load_before, os.getloadavg()[0])
+    a.json.write_text(json.dumps(res, indent=1, default=str))
+    print_doc(res)
+
+
+if __name__ == "__main__":
+    main()
