@@ -77,6 +77,8 @@ def run_json(cmd: list) -> tuple[dict, float, float]:
 def wquant_rows(wquant: Path, a, tmp: Path) -> list[dict]:
     rows = []
     for label, flags, methods in SCHEMES:
+        if a.schemes and label not in a.schemes:
+            continue
         for method in methods:
             out = tmp / "out"
             cmd = [wquant, "quantize", GGUF, "-o", out, "--force", "--json", "--no-progress", *flags]
@@ -199,6 +201,8 @@ def main():
     ap.add_argument("--calibration-text", type=Path, default=pq.CALIB_TEXT)
     ap.add_argument("--eval-text", type=Path, default=pq.EVAL_TEXT)
     ap.add_argument("--skip", default="", help="comma-separated: llama, llmc, wquant, minilm")
+    ap.add_argument("--schemes", type=lambda v: [x.strip() for x in v.split(",")], default=[],
+                    help="comma-separated scheme labels to run (default: all), e.g. 'W4 g128 asym'")
     ap.add_argument("--json", type=Path, default=pq.BENCH / "calibration_quality.json")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
@@ -225,7 +229,7 @@ def main():
             llama, paths["f32_gguf"], calib_text=a.calibration_text, eval_text=a.eval_text,
             windows=a.windows, context=a.context, eval_chunks=a.eval_chunks, cross_eval_wquant=wquant)
     if "llmc" not in skip:
-        configs = [c for cs in LLMC_FOR.values() for c in cs]
+        configs = [c for label, cs in LLMC_FOR.items() if not a.schemes or label in a.schemes for c in cs]
         res["peers"]["llmcompressor"] = {"rows": pq.run_llmcompressor(
             pq.fetch_llmcompressor(), paths["hf_f32"], configs, calib_text=a.calibration_text,
             eval_text=a.eval_text, windows=a.windows, context=a.context, eval_chunks=a.eval_chunks,

@@ -319,6 +319,9 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
       ScopedLinearHook scope(&quantized);
       for (int64_t w = 0; w < windows; ++w) model->block_window(b, x.data() + size_t(w) * window_floats, L);
     }
+    // The block's float weights are not read again: give back their mapped
+    // pages (safetensors input; GGUF weights were dequantized into memory).
+    for (const auto& layer : stats.layers()) ckpt.release(layer + ".weight");
     if (progress) progress(size_t(b + 1), size_t(last + 1), "block " + std::to_string(b));
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
