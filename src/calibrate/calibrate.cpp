@@ -42,7 +42,11 @@ class StatsHook : public LinearHook {
       weights_[layer.name()] = std::move(w);
       order_.push_back(layer.name());
     }
+    // Shared with the previous call: only if that is how the layer has been
+    // seen so far (a layer with statistics of its own keeps accumulating them).
+    const auto known = input_of_.find(layer.name());
     const bool same_as_last = n == last_n_ && in == last_in_ &&
+                              (known == input_of_.end() || known->second == last_index_) &&
                               std::memcmp(x, last_input_.data(), size_t(n * in) * sizeof(float)) == 0;
     if (same_as_last) {
       input_of_.emplace(layer.name(), last_index_);
@@ -59,8 +63,8 @@ class StatsHook : public LinearHook {
 
   const WeightMatrix* replacement(const Linear&) override { return nullptr; }
 
-  // Forget the last input between windows (a new window's buffer may hold
-  // equal values by chance only in degenerate texts, but be exact).
+  // Forgets the previous call: a window's first layer never shares the
+  // previous window's input.
   void next_window() { last_n_ = -1; }
 
   const std::vector<std::string>& layers() const { return order_; }
@@ -145,7 +149,6 @@ double output_error(const std::vector<float>& w, const QuantizedTensor& q,
   return s > 0 ? std::sqrt(std::max(0.0, e) / s) : 0.0;
 }
 
-// Quantizes one layer from its statistics; rows split over the pool.
 // What the layers sharing one input need of it: H = 2 X^T X / n, the
 // per-channel importance mean x^2 = diag(H) / 2, and GPTQ's factor of H.
 struct InputQuantities {
@@ -170,7 +173,9 @@ InputQuantities input_quantities(const InputStats& stats, const CalibrationOptio
   return q;
 }
 
-PrecomputedLayer quantize_layer(const std::string& name, const std::vector<float>& w,
+// Quantizes one layer W [rows, cols] from its input's quantities: the
+// weighted mse grid, then GPTQ on it; rows split over the pool.
+PrecomputedLayer quantize_layer(const std::vector<float>& w,
                                 const InputQuantities& input, const QuantScheme& scheme,
                                 DType scale_dtype, const CalibrationOptions& options,
                                 ThreadPool& pool) {
@@ -204,7 +209,6 @@ PrecomputedLayer quantize_layer(const std::string& name, const std::vector<float
     }
   }
   out.output_error = output_error(w, q, h, pool);
-  (void)name;
   out.q = std::move(q);
   return out;
 }
@@ -309,7 +313,7 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
       const std::vector<float>& w = stats.weight(layer);
       const InputStats* s = &stats.stats(layer);
       if (!inputs.count(s)) inputs.emplace(s, input_quantities(*s, options, pool));
-      PrecomputedLayer p = quantize_layer(layer, w, inputs.at(s), t.scheme, plan.float_dtype,
+      PrecomputedLayer p = quantize_layer(w, inputs.at(s), t.scheme, plan.float_dtype,
                                           options, pool);
       const int64_t cols = p.q.cols, rows = p.q.rows;
       quantized.set(layer, dequantize(p.q), rows, cols);
