@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Fetches and builds the peers that bench/e2e.py measures wquant against,
 # into a cache outside the repository (never committed):
-#   $WQUANT_CACHE/peers/llama.cpp-<ver>/build/bin/{llama-bench,llama-completion,llama-quantize}
+#   $WQUANT_CACHE/peers/llama.cpp-<ver>/build/bin/{llama-bench,llama-completion,llama-quantize,
+#                                                   llama-imatrix,llama-perplexity}
 #       llama.cpp as vendored in the llama-cpp-python source distribution on
 #       PyPI (the only route to llama.cpp from this machine), built for the
 #       CPU only, tuned for this CPU (GGML_NATIVE), no curl. llama-completion
 #       is the plain one-shot CLI (this version builds llama-cli only with
-#       the server).
+#       the server). llama-imatrix and llama-perplexity serve
+#       bench/peers_quality.py (importance matrix, KL divergence).
 #   optimum-quanto and sentencepiece, installed into the test venv ($WQUANT_CACHE/venv).
-# Idempotent: does nothing when the binaries are already there.
+# Idempotent: does nothing when the binaries are already there (a cache
+# holding only the first three gains the other two in an incremental build).
 # Prints the llama.cpp directory on the last line of stdout.
 set -euo pipefail
 CACHE="${WQUANT_CACHE:-$HOME/.cache/wquant}"
@@ -31,13 +34,44 @@ if [ ! -f "$DEST/.complete" ]; then
   rm -rf "$PEERS/unpack"
   touch "$DEST/.unpacked"
 fi
-if [ ! -x "$DEST/build/bin/llama-bench" ] || [ ! -x "$DEST/build/bin/llama-quantize" ] \
-    || [ ! -x "$DEST/build/bin/llama-completion" ]; then
+# AMX: GGML_NATIVE compiles ggml's AMX kernels (used for Q4_0, Q8_0, ... matmuls)
+# when the CPU lists amx_tile, but they die of SIGILL where the kernel does not
+# enable AMX tile data for processes (a VM can advertise AMX in CPUID without
+# it: arch_prctl(ARCH_GET_XCOMP_SUPP) then lacks XTILEDATA, bit 18). There,
+# build without AMX; the rest stays native.
+amx_usable() {
+  "$VENV/bin/python" -c '
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+supported = ctypes.c_ulong(0)
+# SYS_arch_prctl = 158 on x86-64, ARCH_GET_XCOMP_SUPP = 0x1022, XFEATURE_XTILEDATA = 18
+rc = libc.syscall(158, 0x1022, ctypes.byref(supported))
+sys.exit(0 if rc == 0 and (supported.value >> 18) & 1 else 1)
+' 2>/dev/null
+}
+EXTRA_FLAGS=""
+if grep -qw amx_tile /proc/cpuinfo 2>/dev/null && ! amx_usable; then
+  EXTRA_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+  echo "fetch_peers: the CPU lists AMX but the kernel does not enable it: llama.cpp is built without AMX" >&2
+fi
+# Rebuild when a target is missing or the flags differ from the last build's
+# (recorded in build/.wquant-build-flags; a build from before that record is
+# reconfigured once, which ninja makes a no-op when the flags are the same).
+TARGETS=(llama-bench llama-completion llama-quantize llama-imatrix llama-perplexity)
+BUILD_FLAGS="native${EXTRA_FLAGS:+ $EXTRA_FLAGS}"
+missing=0
+for t in "${TARGETS[@]}"; do
+  [ -x "$DEST/build/bin/$t" ] || missing=1
+done
+[ "$(cat "$DEST/build/.wquant-build-flags" 2>/dev/null)" = "$BUILD_FLAGS" ] || missing=1
+if [ "$missing" = 1 ]; then
   cmake -S "$DEST" -B "$DEST/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DGGML_CUDA=OFF -DGGML_METAL=OFF \
       -DGGML_VULKAN=OFF -DGGML_OPENMP=ON -DBUILD_SHARED_LIBS=OFF \
-      -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >&2
-  cmake --build "$DEST/build" -j "$JOBS" --target llama-bench llama-completion llama-quantize >&2
+      -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
+      "-DCMAKE_C_FLAGS=${EXTRA_FLAGS}" "-DCMAKE_CXX_FLAGS=${EXTRA_FLAGS}" >&2
+  cmake --build "$DEST/build" -j "$JOBS" --target "${TARGETS[@]}" >&2
+  echo "$BUILD_FLAGS" > "$DEST/build/.wquant-build-flags"
 fi
 touch "$DEST/.complete"
 
