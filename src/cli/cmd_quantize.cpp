@@ -128,6 +128,7 @@ int run_quantize(const QuantizeArgs& a) {
   if (method == QuantMethod::Rtn && !a.calibration.empty())
     fail("--method rtn uses no calibration: drop --calibration, or choose --method gptq or mse");
   QuantizeOptions options;
+  double calibration_seconds = 0;
   options.method = method == QuantMethod::Mse ? "mse" : "rtn";
   options.recipe = {{"method", method_name(method)}, {"tool", "wquant"}};
   if (!a.calibration.empty()) {
@@ -160,6 +161,7 @@ int run_quantize(const QuantizeArgs& a) {
                    "(quantized with --method mse): %s\n", outside.size(), names.c_str());
     }
     options.precomputed = std::move(r.layers);
+    calibration_seconds = r.seconds;
     options.recipe["calibration"] = {
         {"text", std::filesystem::path(a.calibration).filename().string()},
         {"text_sha256", sha256_hex(text)},
@@ -176,10 +178,11 @@ int run_quantize(const QuantizeArgs& a) {
                                 {"sequential", "per block, quantized outputs feed the next"}};
   }
   ProgressBar bar(!a.no_progress);
-  const QuantizeReport report = quantize_checkpoint(
+  QuantizeReport report = quantize_checkpoint(
       *ckpt, plan, a.output, a.force, options,
       [&](size_t done, size_t total, const std::string& name) { bar.update(done, total, name); });
   bar.finish();
+  report.seconds += calibration_seconds;  // the report's time is the whole job's
   for (const auto& w : report.warnings) std::fprintf(stderr, "wquant: warning: %s\n", w.c_str());
   if (a.json)
     std::printf("%s\n", report_json(report).dump(2).c_str());
