@@ -34,8 +34,9 @@ within one evaluator.
 
 Configuration names for llm-compressor (--llmc-configs, comma separated):
   METHOD-wBITS-gGROUP[-asym] | METHOD-wBITS-channel[-asym] | METHOD-preset-NAME
-METHOD is gptq or awq (AWQ smoothing, then round-to-nearest by QuantizationModifier, as
-llm-compressor's AWQ examples do). A group size that does not divide a layer's input
+METHOD is gptq, awq (AWQ smoothing, then round-to-nearest by QuantizationModifier, as
+llm-compressor's AWQ examples do) or rtn (QuantizationModifier alone, min-max
+round-to-nearest, data-free: the control for the other two). A group size that does not divide a layer's input
 features is shrunk for that layer to the largest divisor below it, as wquant does
 (SmolLM2's 576 with 128 becomes 96; llm-compressor refuses indivisible groups, so its
 W4A16 preset, g128, fails on SmolLM2: gptq-preset-W4A16 records that). -asym: a
@@ -319,10 +320,10 @@ def parse_config(name: str) -> dict:
         if not at.isdigit() or int(at) < 1:
             raise SystemExit(f"bad window count in llm-compressor configuration '{name}'")
         extra["windows"] = int(at)
-    m = re.fullmatch(r"(gptq|awq)-preset-([A-Za-z0-9_]+)", base)
+    m = re.fullmatch(r"(gptq|awq|rtn)-preset-([A-Za-z0-9_]+)", base)
     if m:
         return {"name": base, "method": m.group(1), "preset": m.group(2), **extra}
-    m = re.fullmatch(r"(gptq|awq)-w([2-8])-(?:g(\d+)|(channel))(-asym)?", base)
+    m = re.fullmatch(r"(gptq|awq|rtn)-w([2-8])-(?:g(\d+)|(channel))(-asym)?", base)
     if not m:
         raise SystemExit(f"bad llm-compressor configuration name '{name}' (expected e.g. gptq-w4-g128, "
                          "awq-w4-g128-asym@16, gptq-w8-channel, gptq-preset-W4A16)")
@@ -351,6 +352,8 @@ def run_llmcompressor(venv: Path, hf_f32: Path, configs: list[str] = LLMC_CONFIG
     for name in configs:
         spec = parse_config(name)
         spec.setdefault("windows", windows)
+        if spec["method"] == "rtn":
+            spec["windows"] = 0  # data-free
         spec.update(model=str(hf_f32), text=str(calib_text), context=context, threads=threads)
         name = spec["name"]
         out = out_dir / f"{name}-n{spec['windows']}x{context}"
@@ -468,8 +471,12 @@ def _llmc_quantize(spec: dict, result: dict):
                                  "'Found no NVIDIA driver on your system' in AWQ otherwise)"]
     result["stage"] = "quantize"
     t0, c0 = time.perf_counter(), time.process_time()
-    oneshot(model=model, tokenizer=tok, dataset=ds, recipe=recipe, num_calibration_samples=n,
-            max_seq_length=ctx, shuffle_calibration_samples=False, output_dir=spec["out"])
+    if spec["method"] == "rtn":  # data-free: no calibration windows
+        result.update(windows=0, tokens=0)
+        oneshot(model=model, tokenizer=tok, recipe=recipe, output_dir=spec["out"])
+    else:
+        oneshot(model=model, tokenizer=tok, dataset=ds, recipe=recipe, num_calibration_samples=n,
+                max_seq_length=ctx, shuffle_calibration_samples=False, output_dir=spec["out"])
     result["quantize_s"] = time.perf_counter() - t0
     result["quantize_cpu_s"] = time.process_time() - c0
     del result["stage"]
@@ -511,6 +518,8 @@ def _llmc_recipe(spec: dict, model):
         scheme_kwargs = {"config_groups": config_groups, "ignore": ["lm_head"]}
     if spec["method"] == "gptq":
         return [GPTQModifier(**scheme_kwargs)], groups
+    if spec["method"] == "rtn":
+        return [QuantizationModifier(**scheme_kwargs)], groups
     from llmcompressor.modifiers.transform import AWQModifier
     return [AWQModifier(), QuantizationModifier(**scheme_kwargs)], groups
 
@@ -528,7 +537,11 @@ def main():
     ap.add_argument("--llama-types", default=",".join(LLAMA_TYPES))
     ap.add_argument("--llmc-configs", default=",".join(LLMC_CONFIGS),
                     help="comma-separated llm-compressor configurations (see the module doc)")
-    ap.add_argument("--skip", default="", help="comma-separated: llama, llmc")
+    ap.add_argument("--skip", default="", help="comma-separated: llama, llmc, float (wquant eval of the "
+                    "float model, kept from the old results with --update)")
+    ap.add_argument("--update", action="store_true",
+                    help="merge into the existing --json file: the parts run now replace theirs "
+                    "(llm-compressor rows by configuration and windows), the rest is kept")
     ap.add_argument("--wquant", type=Path, default=WQUANT, help="the wquant binary used by `wquant eval` "
                     "(copied aside at the start, as the build may change during the run)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -575,11 +588,33 @@ def main():
     results["float"] = {k: str(v) for k, v in paths.items()}
     results["float"]["hf_f32_mb"] = file_mb(paths["hf_f32"])
     results["float"]["f32_gguf_mb"] = file_mb(paths["f32_gguf"])
-    results["float"]["wquant_eval"] = wquant_eval(wquant, paths["hf_f32"], a.eval_text, a.context,
-                                                  a.eval_chunks, threads=a.threads)
+    old = json.loads(a.json.read_text()) if a.update and a.json and a.json.exists() else None
+    if old:
+        for k in ("calibration_text", "eval_text", "context", "eval_chunks"):
+            if str(old.get(k)) != str(results[k]):
+                raise SystemExit(f"peers_quality: --update: {k} is {results[k]} here, {old.get(k)} in {a.json}")
+    if "float" in skip and old and "float" in old:
+        results["float"]["wquant_eval"] = old["float"].get("wquant_eval")
+    elif "float" not in skip:
+        results["float"]["wquant_eval"] = wquant_eval(wquant, paths["hf_f32"], a.eval_text, a.context,
+                                                      a.eval_chunks, threads=a.threads)
+    if old:
+        # The first run's description stays; each update is listed.
+        updates = old.get("updates", []) + [{k: results[k] for k in ("command", "date", "git",
+                                                                     "load_average_at_start")}]
+        for k in ("command", "date", "git", "load_average_at_start", "windows_requested", "notes",
+                  "elapsed_s"):
+            results[k] = old.get(k, results.get(k))
+        results["updates"] = updates
+        for part in ("llama_cpp", "llmcompressor"):
+            if part in old:
+                results[part] = old[part]
 
     def save():
-        results["elapsed_s"] = time.time() - started
+        if "updates" in results:
+            results["updates"][-1]["elapsed_s"] = time.time() - started
+        else:
+            results["elapsed_s"] = time.time() - started
         if a.json:
             a.json.parent.mkdir(parents=True, exist_ok=True)
             a.json.write_text(json.dumps(results, indent=1))
@@ -596,12 +631,17 @@ def main():
     if "llmc" not in skip:
         t0 = time.time()
         venv = fetch_llmcompressor()
-        results["llmcompressor"] = {"venv": str(venv), "rows": []}
+        kept = results.get("llmcompressor", {}).get("rows", [])
+        results["llmcompressor"] = {"venv": str(venv), "rows": kept}
         for name in a.llmc_configs.split(","):  # one at a time, saved after each
-            results["llmcompressor"]["rows"] += run_llmcompressor(
+            new = run_llmcompressor(
                 venv, paths["hf_f32"], [name], calib_text=a.calibration_text, eval_text=a.eval_text,
                 windows=a.windows, context=a.context, eval_chunks=a.eval_chunks, wquant=wquant,
                 threads=a.threads, force=a.force)
+            keys = {(r["config"], r["windows_requested"]) for r in new}
+            rows = [r for r in results["llmcompressor"]["rows"]
+                    if (r["config"], r.get("windows_requested")) not in keys]
+            results["llmcompressor"]["rows"] = rows + new
             results["llmcompressor"]["elapsed_s"] = time.time() - t0
             save()
     save()
@@ -642,7 +682,7 @@ def print_table(results: dict):
     lm = results.get("llmcompressor")
     if lm:
         for r in lm["rows"]:
-            note = (f"{r.get('stage')}: {r['error']}" if "error" in r
+            note = (f"{r.get('stage')}: {r['error'].splitlines()[0]}" if "error" in r
                     else f"wquant eval; {r.get('windows')} windows; oneshot {f(r.get('quantize_s'), 0)} s")
             print(f"| llm-compressor | {r['config']} | {f(r.get('file_mb'), 1)} | {f(r.get('kld'), 4)} | "
                   f"{f(r.get('ppl'))} | {f(r.get('top1'))} | {f(r.get('process_s'), 1)} | "
