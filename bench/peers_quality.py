@@ -26,22 +26,26 @@ and then measures:
     recorded in the results, not raised.
 
 Calibration text: $WQUANT_CACHE/text/gospels.txt; evaluation text: genesis.txt
-(scripts/fetch_text.sh). The two evaluators differ: llama-perplexity scores only the second half of
-each chunk (the first half is context), with activations rounded
-to 8 bits for quantized weights; wquant eval scores every token of each chunk after the
-first. Neither adds a BOS token here (the GGUF says add_bos_token false). Compare figures
-within one evaluator.
+(scripts/fetch_text.sh). The two evaluators differ: llama-perplexity scores only the
+second half of each chunk (the first half is context), with activations rounded to 8
+bits for quantized weights; wquant eval scores every token of each chunk after the
+first. Neither adds a BOS token here (the GGUF says add_bos_token false). Compare
+figures within one evaluator.
 
 Configuration names for llm-compressor (--llmc-configs, comma separated):
-  METHOD-wBITS-gGROUP[-asym] | METHOD-wBITS-channel[-asym] | METHOD-preset-NAME
+  METHOD-wBITS-gGROUP[-asym][@N] | METHOD-wBITS-channel[-asym][@N] | METHOD-preset-NAME[@N]
 METHOD is gptq, awq (AWQ smoothing, then round-to-nearest by QuantizationModifier, as
 llm-compressor's AWQ examples do) or rtn (QuantizationModifier alone, min-max
-round-to-nearest, data-free: the control for the other two). A group size that does not divide a layer's input
-features is shrunk for that layer to the largest divisor below it, as wquant does
-(SmolLM2's 576 with 128 becomes 96; llm-compressor refuses indivisible groups, so its
-W4A16 preset, g128, fails on SmolLM2: gptq-preset-W4A16 records that). -asym: a
-zero-point (default symmetric). GPTQ: llm-compressor's defaults (dampening 0.01, block
-128, actorder static, so no g_idx).
+round-to-nearest, data-free: the control for the other two). A group size that does not
+divide a layer's input features is shrunk for that layer to the largest divisor below
+it, as wquant does (SmolLM2's 576 with 128 becomes 96; llm-compressor refuses
+indivisible groups, so its W4A16 preset, g128, fails on SmolLM2: gptq-preset-W4A16
+records that). -asym: a zero-point (default symmetric). @N: N calibration windows
+instead of --windows. GPTQ: llm-compressor's defaults (dampening 0.01, block 128,
+actorder static, so no g_idx). Outputs are cached by configuration and windows
+(calib-bench/llmc/); --update merges a run of some of them into the existing --json.
+Times: wall and CPU (user + system) seconds of the quantizing process and its peak RSS
+(/usr/bin/time -v); on a shared machine the CPU seconds are the steadier figure.
 
 Library use (another script may import this file):
     prepare_float(llama_dir) -> {"hf_f32": Path, "f32_gguf": Path}
@@ -90,6 +94,7 @@ LLMC_CONFIGS = [
     "gptq-preset-W4A16",        # the preset as is (expected to refuse SmolLM2's 576 columns)
     "gptq-w4-g128",             # = W4A16 with wquant's group rule (96 for 576 columns)
     "awq-w4-g128@4",
+    "rtn-w4-g128",              # the control: llm-compressor's round-to-nearest, no data
 ]
 
 
