@@ -12,6 +12,7 @@
 #include "model_files.h"
 #include "progress.h"
 #include "wquant/calibrate/calibrate.h"
+#include "wquant/calibrate/target_size.h"
 #include "wquant/core/error.h"
 #include "wquant/core/sha256.h"
 #include "wquant/io/checkpoint.h"
@@ -36,7 +37,16 @@ struct QuantizeArgs {
   int64_t calibration_tokens = 65536, calibration_context = 512;
   double damp = 0.01;
   bool no_act_order = false;
+  std::string target_size, target_schemes = kDefaultBudgetSchemes;
 };
+
+// Windows of the calibration text that --target-size measures its costs on
+// (relative errors settle long before the 128 windows GPTQ may use).
+constexpr int64_t kCostWindows = 8;
+// Where the KL divergence each layer's error causes is measured: the first
+// 256 tokens of 2 windows (one run to the logits per block and per head
+// layer, each window).
+constexpr int64_t kKlWindows = 2, kKlTokens = 256;
 
 // Returns the calibration text: the whole file, which must exist, hold
 // something and be UTF-8.
@@ -109,7 +119,8 @@ PlanOptions plan_options(const QuantizeArgs& a, const CheckpointReader& ckpt) {
 
 int run_quantize(const QuantizeArgs& a) {
   const auto ckpt = open_checkpoint(a.input);
-  const Plan plan = build_plan(*ckpt, plan_options(a, *ckpt));
+  const PlanOptions plan_opts = plan_options(a, *ckpt);
+  Plan plan = build_plan(*ckpt, plan_opts);
   for (const auto& w : plan.warnings) std::fprintf(stderr, "wquant: warning: %s\n", w.c_str());
   if (a.dry_run) {
     if (a.json)
@@ -127,6 +138,10 @@ int run_quantize(const QuantizeArgs& a) {
     fail("--method gptq needs --calibration TEXT_FILE (or use --method mse without calibration)");
   if (method == QuantMethod::Rtn && !a.calibration.empty())
     fail("--method rtn uses no calibration: drop --calibration, or choose --method gptq or mse");
+  if (!a.target_size.empty() && a.calibration.empty())
+    fail("--target-size needs --calibration TEXT_FILE: the layers' schemes are chosen by their error on it");
+  const std::vector<BudgetOption> budget_options =
+      a.target_size.empty() ? std::vector<BudgetOption>{} : parse_budget_options(a.target_schemes, plan_opts.scheme);
   QuantizeOptions options;
   double calibration_seconds = 0;
   options.method = method == QuantMethod::Mse ? "mse" : "rtn";
@@ -143,6 +158,18 @@ int run_quantize(const QuantizeArgs& a) {
     c.gptq.damp_percent = a.damp;
     c.gptq.act_order = !a.no_act_order;
     c.text_name = a.calibration;
+    if (!a.target_size.empty()) {
+      ProgressBar cost_bar(!a.no_progress);
+      TargetSizeResult fit = fit_to_size(*ckpt, plan, a.target_size, budget_options, tokens, c, kCostWindows, kKlWindows, kKlTokens,
+                                         [&](size_t done, size_t total, const std::string& what) {
+                                           cost_bar.update(done, total, "measuring costs " + what);
+                                         });
+      cost_bar.finish();
+      plan = std::move(fit.plan);
+      options.notes = std::move(fit.notes);
+      options.recipe["target_size"] = fit.recipe;
+      calibration_seconds += fit.seconds;
+    }
     ProgressBar calibration_bar(!a.no_progress);
     CalibrationResult r = calibrate(*ckpt, plan, tokens, c, [&](size_t done, size_t total, const std::string& what) {
       calibration_bar.update(done, total, "calibrating " + what);
@@ -161,7 +188,7 @@ int run_quantize(const QuantizeArgs& a) {
                    "(quantized with --method mse): %s\n", outside.size(), names.c_str());
     }
     options.precomputed = std::move(r.layers);
-    calibration_seconds = r.seconds;
+    calibration_seconds += r.seconds;
     options.recipe["calibration"] = {
         {"text", std::filesystem::path(a.calibration).filename().string()},
         {"text_sha256", sha256_hex(text)},
@@ -247,6 +274,14 @@ Command add_quantize_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--no-act-order", args->no_act_order,
                 "GPTQ: quantize columns in stored order, not by decreasing mean x^2");
+  cmd->add_option("--target-size", args->target_size,
+                  "fit model.safetensors into SIZE: 105.5 or 105.5MB (10^6 bytes), 100MiB, or 4.5bpw (bits "
+                  "per weight of the candidate layers); each layer, token embeddings and lm_head included, "
+                  "gets the scheme of --target-schemes that costs least error per byte, measured on "
+                  "--calibration (needs it)");
+  cmd->add_option("--target-schemes", args->target_schemes,
+                  "comma-separated schemes --target-size chooses from ('float' keeps a layer unquantized)")
+      ->capture_default_str();
   cmd->add_flag("--dry-run", args->dry_run, "print the plan (what is quantized and why) and stop");
   cmd->add_flag("--json", args->json, "print the report as JSON");
   cmd->add_flag("--force", args->force, "replace the output directory if it exists");

@@ -40,6 +40,11 @@ void DecoderBase::block_window(int64_t b, float* x, int64_t n) {
   reset();
 }
 
+void DecoderBase::head_window(const float* x, int64_t n, float* logits) {
+  if (n <= 0 || n > context_) fail("head_window: ", n, " tokens for a context of ", context_);
+  head(x, n, logits, true);
+}
+
 Linear DecoderBase::load_lm_head(const CheckpointReader& ckpt, const QuantizationInfo& quant,
                                  const Linear& embeddings, int64_t in) const {
   if (has_tensor(ckpt, "lm_head.weight") || has_tensor(ckpt, "lm_head.weight_packed"))

@@ -27,6 +27,7 @@ class DecoderBase : public CausalLM {
   int64_t hidden_width() const final { return config_.hidden_size; }
   void embed_window(const int32_t* tokens, int64_t n, float* x) final;
   void block_window(int64_t b, float* x, int64_t n) final;
+  void head_window(const float* x, int64_t n, float* logits) final;
 
  protected:
   // The architecture's parts of the forward pass, at positions pos_ .. pos_ + n - 1:

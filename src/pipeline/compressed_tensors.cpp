@@ -75,6 +75,16 @@ std::vector<TensorSpec> packed_layer_specs(const std::string& layer, int64_t out
   return specs;
 }
 
+uint64_t packed_layer_bytes(int64_t out, int64_t in, const QuantScheme& scheme, DType scale_dtype) {
+  uint64_t total = 0;
+  for (const auto& spec : packed_layer_specs("", out, in, scheme, scale_dtype)) {
+    uint64_t n = dtype_size(spec.dtype);
+    for (const int64_t d : spec.shape) n *= uint64_t(d);
+    total += n;
+  }
+  return total;
+}
+
 std::vector<std::vector<uint8_t>> pack_quantized_layer(const QuantizedTensor& qt,
                                                        DType scale_dtype) {
   const QuantScheme& s = qt.scheme;

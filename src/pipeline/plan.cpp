@@ -74,18 +74,26 @@ int64_t fitting_group_size(int64_t requested, int64_t cols) {
 // and the kernels that load its format require whole groups); the reason
 // records it, and the report shows the group size used.
 QuantScheme fit_scheme(TensorPlan& t, QuantScheme scheme) {
-  const int64_t cols = t.cls.transposed ? t.shape[0] : t.shape[1];
-  if (scheme.granularity != Granularity::PerGroup || cols % scheme.group_size == 0) return scheme;
-  if (scheme.group_size > cols)
-    fail("layer ", t.layer, " ", shape_str(t.shape), ": group size ", scheme.group_size,
-         " exceeds its ", cols, " input features; use a smaller --group-size or --exclude it");
-  const int64_t g = fitting_group_size(scheme.group_size, cols);
-  t.reason += cat(", group size ", g, " (", scheme.group_size, " does not divide ", cols, ")");
-  scheme.group_size = g;
-  return scheme;
+  std::string note;
+  const auto fitted = fitted_scheme(t, scheme, &note);
+  if (!fitted)
+    fail("layer ", t.layer, " ", shape_str(t.shape), ": group size ", scheme.group_size, " exceeds its ",
+         t.cls.transposed ? t.shape[0] : t.shape[1], " input features; use a smaller --group-size or --exclude it");
+  t.reason += note;
+  return *fitted;
 }
 
 }  // namespace
+
+std::optional<QuantScheme> fitted_scheme(const TensorPlan& t, QuantScheme scheme, std::string* note) {
+  const int64_t cols = t.cls.transposed ? t.shape[0] : t.shape[1];
+  if (scheme.granularity != Granularity::PerGroup || cols % scheme.group_size == 0) return scheme;
+  if (scheme.group_size > cols) return std::nullopt;
+  const int64_t g = fitting_group_size(scheme.group_size, cols);
+  if (note) *note = cat(", group size ", g, " (", scheme.group_size, " does not divide ", cols, ")");
+  scheme.group_size = g;
+  return scheme;
+}
 
 QuantScheme parse_scheme(const std::string& text, const QuantScheme& base) {
   QuantScheme s = base;

@@ -131,6 +131,8 @@ LayerReport quantize_tensor(const CheckpointReader& ckpt, const TensorPlan& t, D
   } else {
     qt = quantize(w.data(), rows, cols, t.scheme, scale_dtype);
   }
+  if (auto it = options.notes.find(t.layer); it != options.notes.end())
+    r.note += (r.note.empty() ? "" : "; ") + it->second;
   r.error = quantization_error(qt, w.data());
   const TensorInfo& info = ckpt.info(t.tensor);
   r.bytes_before = uint64_t(rows * cols) * dtype_size(baseline_dtype(info, scale_dtype));
@@ -177,6 +179,19 @@ void write_gguf_tokenizer(const GgufFile& gguf, OutputDir& dir, QuantizeReport& 
 }
 
 }  // namespace
+
+uint64_t planned_tensor_bytes(const CheckpointReader& ckpt, const TensorPlan& t, DType float_dtype) {
+  Plan one;
+  one.float_dtype = float_dtype;
+  one.tensors.push_back(t);
+  uint64_t total = 0;
+  // A header entry: "NAME":{"dtype":"I32","shape":[a,b],"data_offsets":[c,d]},
+  // is the name and at most ~90 characters more for 2-D shapes and offsets
+  // below 10^15.
+  for (const auto& spec : layout_output(ckpt, one).specs)
+    total += uint64_t(numel(spec.shape)) * dtype_size(spec.dtype) + spec.name.size() + 100;
+  return total;
+}
 
 uint64_t peak_rss_bytes() {
   // VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across execve,

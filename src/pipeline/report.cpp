@@ -103,6 +103,15 @@ std::string format_report(const QuantizeReport& r) {
           << r.recipe["calibration"].value("text", std::string("?")) << " in "
           << fixed(r.recipe["calibration"].value("seconds", 0.0), 1) << " s";
     out << "; recipe.json\n";
+    if (r.recipe.contains("target_size")) {
+      const auto& t = r.recipe["target_size"];
+      out << "target size     " << t.value("target", std::string("?")) << " = "
+          << fixed(double(t.value("target_bytes", uint64_t(0))) / 1e6, 2) << " MB, model.safetensors "
+          << fixed(double(r.output_file_bytes) / 1e6, 2) << " MB; layers:";
+      if (t.contains("chosen"))
+        for (const auto& [scheme, n] : t["chosen"].items()) out << " " << scheme << " " << n.get<int>();
+      out << "\n";
+    }
   }
   const double ratio = r.total_after ? double(r.total_before) / double(r.total_after) : 0;
   out << "footprint       " << human_bytes(r.total_before) << " (" << r.total_before

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "wquant/calibrate/budget.h"
 #include "wquant/io/checkpoint.h"
 #include "wquant/pipeline/plan.h"
 #include "wquant/pipeline/quantize_model.h"
@@ -64,5 +65,39 @@ using CalibrationProgress = std::function<void(size_t, size_t, const std::string
 CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
                             const std::vector<int32_t>& tokens, const CalibrationOptions& options,
                             const CalibrationProgress& progress = {});
+
+// What --target-size chooses by: for every layer `plan` quantizes, the cost
+// (budget.h) of each of `budget`'s options, index for index (-1: the option
+// does not fit the layer, a group larger than its inputs), in units of KL
+// divergence of the model's output. Measured on the float model (not
+// sequential: the choice comes before any layer is quantized), each option
+// on the mse grid, cost = factor x relative squared error, where
+//   relative squared error, over at most max_windows windows:
+//     layers in the blocks: ||(W - Q) X||^2 / ||W X||^2 on their inputs,
+//       the grid weighted by the inputs' mean x^2;
+//     layers of the head (lm_head, a tied embedding in that role): the
+//       same on the final states, unweighted grid (as the writer quantizes);
+//     token embeddings as a lookup: the error of their rows weighted by how
+//       often the windows use each token (a tied embedding adds both);
+//     anything else: the relative squared weight error;
+//   factor = KL divergence of the model's output with the layer alone on
+//     its probe option (the one of median size) / the probe's relative
+//     error, over the first kl_tokens tokens of the first kl_windows windows:
+//     measured for the head and
+//     the embeddings; in a block, the block's output change with the layer
+//     alone on its probe x the KL per output change that all of the block's
+//     probes together give (one run to the logits per block, not per layer).
+//     Layers with no factor of their own take the median factor.
+// Throws Error as calibrate() does.
+struct LayerCosts {
+  std::map<std::string, std::vector<double>> cost;  // by layer name
+  std::map<std::string, double> factor;             // by layer name: KL per relative squared error
+  int64_t windows = 0, tokens = 0, kl_windows = 0, kl_tokens = 0;
+  double seconds = 0;
+};
+LayerCosts measure_costs(const CheckpointReader& ckpt, const Plan& plan, const std::vector<int32_t>& tokens,
+                         const CalibrationOptions& options, const std::vector<BudgetOption>& budget,
+                         int64_t max_windows, int64_t kl_windows, int64_t kl_tokens,
+                         const CalibrationProgress& progress = {});
 
 }  // namespace wquant

@@ -43,6 +43,9 @@ class CausalLM {
   virtual void embed_window(const int32_t* tokens, int64_t n, float* x) = 0;
   // Applies block b to the window's hidden state x [n, hidden_width()].
   virtual void block_window(int64_t b, float* x, int64_t n) = 0;
+  // Writes logits [n, vocab] of every position of the window's hidden state
+  // x [n, hidden_width()] after the last block (final norm, lm_head).
+  virtual void head_window(const float* x, int64_t n, float* logits) = 0;
 };
 
 // Loads the model in `ckpt` (float, GGUF, or wquant's quantized output) for

@@ -28,6 +28,9 @@ namespace wquant {
 std::vector<TensorSpec> packed_layer_specs(const std::string& layer, int64_t out, int64_t in,
                                            const QuantScheme& scheme, DType scale_dtype);
 
+// Returns the bytes of the tensors of packed_layer_specs(...) together.
+uint64_t packed_layer_bytes(int64_t out, int64_t in, const QuantScheme& scheme, DType scale_dtype);
+
 // Returns the bytes of each tensor of packed_layer_specs(...) for `qt`.
 std::vector<std::vector<uint8_t>> pack_quantized_layer(const QuantizedTensor& qt,
                                                        DType scale_dtype);

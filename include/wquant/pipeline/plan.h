@@ -3,6 +3,7 @@
 // --dry-run can print it and the writer can lay out the output file.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,11 @@ struct Plan {
   // Returns the number of tensors to quantize.
   size_t quantized_count() const;
 };
+
+// Returns `scheme` as the plan applies it to tensor t: a group size that does
+// not divide t's input features shrunk to the largest one that does (said in
+// *note if given); nullopt for a group larger than the layer.
+std::optional<QuantScheme> fitted_scheme(const TensorPlan& t, QuantScheme scheme, std::string* note = nullptr);
 
 // Returns the plan for `ckpt`. Architectures without exact rules (unknown or
 // missing model_type) get the generic rule. A group size that does not divide

@@ -38,6 +38,8 @@ struct QuantizeOptions {
   // How the checkpoint was made (method, parameters, calibration text and
   // tokens): written as OUT/recipe.json and into the report. Null: none.
   nlohmann::json recipe;
+  // By layer name: appended to the layer's note in the report (--target-size's choice).
+  std::map<std::string, std::string> notes;
 };
 
 struct LayerReport {
@@ -91,6 +93,12 @@ QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& pla
 QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& plan,
                                    const std::string& out_dir, bool overwrite,
                                    QuantizeOptions& options, const ProgressFn& progress = {});
+
+// Returns the bytes tensor t adds to model.safetensors as planned: its data
+// (packed tensors when quantized, else float_dtype or its integer type) plus
+// a bound on its header entries. The file is at most 64 bytes more than the
+// sum over a plan's tensors.
+uint64_t planned_tensor_bytes(const CheckpointReader& ckpt, const TensorPlan& t, DType float_dtype);
 
 // Returns the process's peak resident set size in bytes.
 uint64_t peak_rss_bytes();
