@@ -1,6 +1,7 @@
 #include "wquant/calibrate/target_size.h"
 
 #include <chrono>
+#include <cctype>
 #include <cstdio>
 
 #include "wquant/core/error.h"
@@ -13,6 +14,13 @@ std::string megabytes(uint64_t bytes) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f MB", double(bytes) / 1e6);
   return buf;
+}
+
+// "f32", "bf16": as --dtype spells them.
+std::string dtype_flag(DType d) {
+  std::string s(dtype_name(d));
+  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 std::string short_number(double v) {
@@ -96,7 +104,7 @@ TargetSizeResult fit_to_size(const CheckpointReader& ckpt, Plan plan, const std:
   const uint64_t budget = parse_target_size(target, weights, fixed);
   if (budget >= float_total)
     fail("--target-size ", target, ": ", megabytes(budget), " is not below the output with every candidate layer in ",
-         dtype_name(plan.float_dtype), ", ", megabytes(float_total), "; nothing to choose");
+         dtype_flag(plan.float_dtype), ", ", megabytes(float_total), "; nothing to choose");
   if (budget < smallest)
     fail("--target-size ", target, ": ", megabytes(budget), " is below the smallest the schemes reach, ",
          megabytes(smallest), " (every layer at its smallest of --target-schemes)");
@@ -127,7 +135,7 @@ TargetSizeResult fit_to_size(const CheckpointReader& ckpt, Plan plan, const std:
     if (smaller != o) note += " (" + options[smaller].text + ": " + short_number(l.cost[smaller]) + ")";
     if (options[o].keep_float) {
       t.quantize = false;
-      t.reason = "kept " + std::string(dtype_name(plan.float_dtype)) + " by --target-size (" + note + ")";
+      t.reason = "kept " + dtype_flag(plan.float_dtype) + " by --target-size (" + note + ")";
     } else {
       std::string fit_note;
       t.scheme = *fitted_scheme(t, options[o].scheme, &fit_note);
