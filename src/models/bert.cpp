@@ -67,7 +67,7 @@ class Bert : public Encoder {
       : config_(bert_config_from_json(ckpt.config(), ckpt.path())) {
     const EncoderConfig& c = config_;
     const QuantizationInfo quant(ckpt.config(), ckpt.path());
-    const std::string p = has_tensor(ckpt, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
+    const std::string p = has_weight(ckpt, "bert.embeddings.word_embeddings") ? "bert." : "";
     const int64_t H = c.hidden_size, I = c.intermediate_size;
     // Embedding tables are Linears so that a quantized one also loads; a
     // token's embedding is a row.

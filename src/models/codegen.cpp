@@ -57,7 +57,7 @@ class CodeGen : public DecoderBase {
       fail(ckpt.path(), ": rotary_dim ", rotary_dim_, " must be even and at most the head size ",
            c.head_dim);
     const QuantizationInfo quant(json, ckpt.path());
-    const std::string p = has_tensor(ckpt, "transformer.wte.weight") ? "transformer." : "";
+    const std::string p = has_weight(ckpt, "transformer.wte") ? "transformer." : "";
     const int64_t H = c.hidden_size, I = c.intermediate_size;
     wte_ = Linear::load(ckpt, quant, p + "wte", c.vocab_size, H, false);
     for (int64_t i = 0; i < c.num_layers; ++i) {

@@ -47,7 +47,7 @@ void DecoderBase::head_window(const float* x, int64_t n, float* logits) {
 
 Linear DecoderBase::load_lm_head(const CheckpointReader& ckpt, const QuantizationInfo& quant,
                                  const Linear& embeddings, int64_t in) const {
-  if (has_tensor(ckpt, "lm_head.weight") || has_tensor(ckpt, "lm_head.weight_packed"))
+  if (has_weight(ckpt, "lm_head"))
     return Linear::load(ckpt, quant, "lm_head", config_.vocab_size, in,
                         has_tensor(ckpt, "lm_head.bias"));
   if (config_.tie_word_embeddings) return embeddings;

@@ -51,7 +51,7 @@ class Gpt2 : public DecoderBase {
     scale_by_layer_ = json.value("scale_attn_by_inverse_layer_idx", false);
     scale_weights_ = json.value("scale_attn_weights", true);
     const QuantizationInfo quant(json, ckpt.path());
-    const std::string p = has_tensor(ckpt, "transformer.wte.weight") ? "transformer." : "";
+    const std::string p = has_weight(ckpt, "transformer.wte") ? "transformer." : "";
     const int64_t H = c.hidden_size, I = c.intermediate_size;
     const auto conv = WeightLayout::InOut;
     wte_ = Linear::load(ckpt, quant, p + "wte", c.vocab_size, H, false);

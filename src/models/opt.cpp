@@ -77,7 +77,7 @@ class Opt : public DecoderBase {
                     : H;
     const QuantizationInfo quant(json, ckpt.path());
     const std::string p =
-        has_tensor(ckpt, "model.decoder.embed_tokens.weight") ? "model.decoder." : "decoder.";
+        has_weight(ckpt, "model.decoder.embed_tokens") ? "model.decoder." : "decoder.";
     embed_tokens_ = Linear::load(ckpt, quant, p + "embed_tokens", c.vocab_size, proj_dim_, false);
     embed_positions_ = Linear::load(ckpt, quant, p + "embed_positions",
                                     c.max_positions + kPositionOffset, H, false);

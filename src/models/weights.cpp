@@ -12,6 +12,10 @@ bool has_tensor(const CheckpointReader& ckpt, const std::string& name) {
   return std::any_of(ts.begin(), ts.end(), [&](const TensorInfo& t) { return t.name == name; });
 }
 
+bool has_weight(const CheckpointReader& ckpt, const std::string& layer) {
+  return has_tensor(ckpt, layer + ".weight") || has_tensor(ckpt, layer + ".weight_packed");
+}
+
 std::vector<float> load_vector(const CheckpointReader& ckpt, const std::string& name, int64_t n) {
   const TensorInfo& info = ckpt.info(name);
   if (info.shape != Shape{n})

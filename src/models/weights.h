@@ -12,6 +12,10 @@ namespace wquant {
 // Returns true if the checkpoint has a tensor called `name`.
 bool has_tensor(const CheckpointReader& ckpt, const std::string& name);
 
+// Returns true if the checkpoint has the weight of layer `layer`, float
+// (`layer.weight`) or quantized (`layer.weight_packed`).
+bool has_weight(const CheckpointReader& ckpt, const std::string& layer);
+
 // Returns the f32 values of the 1-D tensor `name`, which must be [n]; throws
 // Error naming the checkpoint, the tensor and both shapes otherwise.
 std::vector<float> load_vector(const CheckpointReader& ckpt, const std::string& name, int64_t n);
