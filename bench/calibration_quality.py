@@ -32,6 +32,7 @@ import datetime
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -50,7 +51,8 @@ MINILM = pq.CACHE / "models" / "minilm"
 SCHEMES = [
     ("W8 channel sym", ["--bits", "8"], ["rtn", "gptq"]),
     ("W4 g128 asym", ["--bits", "4", "--group-size", "128", "--asymmetric"], ["rtn", "mse", "mse-cal", "gptq"]),
-    ("W4 g128 sym", ["--bits", "4", "--group-size", "128"], ["rtn", "mse", "gptq"]),
+    # gptq@128: 128 calibration windows, as llm-compressor's GPTQ row beside it.
+    ("W4 g128 sym", ["--bits", "4", "--group-size", "128"], ["rtn", "mse", "gptq", "gptq@128"]),
     ("W4 g32 asym", ["--bits", "4", "--group-size", "32", "--asymmetric"], ["rtn", "gptq"]),
     # The token embedding (tied lm_head) at W8 as llama.cpp quantizes it: the
     # f16 embedding is 56.6 MB of the other rows' files.
@@ -60,12 +62,17 @@ SCHEMES = [
     ("W3 g64 asym", ["--bits", "3", "--group-size", "64", "--asymmetric"], ["rtn", "mse", "gptq"]),
     ("W2 g64 asym", ["--bits", "2", "--group-size", "64", "--asymmetric"], ["rtn", "mse", "gptq"]),
 ]
+# Mixed precision at the file size of each llama.cpp type (its imatrix file, this
+# run; the fallback sizes, measured 2026-11-30, when llama.cpp is skipped):
+# --target-size with the default --target-schemes, embeddings included.
+BUDGETS = {"Q4_K_M": 105.454, "Q3_K_M": 93.510, "Q2_K": 88.202}
 # llm-compressor configurations next to each scheme (bench/peers_quality.py names).
+# Each keeps its own number of calibration windows (@N): llm-compressor on 2 cores takes
+# about an hour for GPTQ on 128 windows and for AWQ on 4 (bench/peers_quality.py), so
+# these are the configurations peers_quality.py caches; only their evaluation reruns.
 LLMC_FOR = {
-    "W4 g128 asym": ["gptq-w4-g128-asym", "awq-w4-g128-asym"],
-    "W4 g128 sym": ["gptq-w4-g128", "awq-w4-g128"],
-    "W3 g64 asym": ["gptq-w3-g128-asym", "awq-w3-g128-asym"],
-    "W2 g64 asym": ["gptq-w2-g64-asym", "awq-w2-g64-asym"],
+    "W4 g128 asym": ["gptq-w4-g128-asym@128"],
+    "W4 g128 sym": ["gptq-w4-g128@128", "awq-w4-g128@4", "rtn-w4-g128"],
 }
 MINILM_SCHEMES = [("W4 g32 sym", ["--bits", "4", "--group-size", "32"]),
                   ("W3 g32 asym", ["--bits", "3", "--group-size", "32", "--asymmetric"])]
@@ -79,18 +86,31 @@ def run_json(cmd: list) -> tuple[dict, float, float]:
     return json.loads(r["stdout"]), r["wall_s"], r["peak_rss_mb"]
 
 
-def wquant_rows(wquant: Path, a, tmp: Path) -> list[dict]:
+def budget_schemes(res: dict) -> list:
+    """SCHEMES-like entries for BUDGETS, at this run's llama.cpp file sizes if it has them."""
+    rows = res["peers"].get("llama_cpp", {}).get("rows", [])
+    out = []
+    for qtype, fallback in BUDGETS.items():
+        peer = next((r for r in rows if r.get("type") == qtype and r.get("imatrix") and r.get("file_mb")), None)
+        mb = peer["file_mb"] if peer else fallback
+        out.append((f"size of {qtype}", ["--target-size", f"{mb:.3f}"], ["gptq"]))
+    return out
+
+
+def wquant_rows(wquant: Path, a, tmp: Path, schemes: list) -> list[dict]:
     rows = []
-    for label, flags, methods in SCHEMES:
+    for label, flags, methods in schemes:
         if a.schemes and label not in a.schemes:
             continue
         for method in methods:
             out = tmp / "out"
+            name, _, n = method.partition("@")
+            windows = int(n) if n else a.windows
             cmd = [wquant, "quantize", GGUF, "-o", out, "--force", "--json", "--no-progress", *flags]
-            cmd += ["--method", method.removesuffix("-cal")]
-            if method in ("gptq", "mse-cal"):
+            cmd += ["--method", name.removesuffix("-cal")]
+            if name in ("gptq", "mse-cal"):
                 cmd += ["--calibration", a.calibration_text, "--calibration-tokens",
-                        str(a.windows * a.context), "--calibration-context", str(a.context)]
+                        str(windows * a.context), "--calibration-context", str(a.context)]
             pq.log("wquant", label, method)
             report, wall, rss = run_json(cmd)
             ev = pq.wquant_eval(wquant, out, a.eval_text, a.context, a.eval_chunks)
@@ -99,6 +119,7 @@ def wquant_rows(wquant: Path, a, tmp: Path) -> list[dict]:
                          "quantize_s": wall, "peak_rss_mb": rss,
                          "median_output_error": statistics.median(errors) if errors else None,
                          "calibration": report.get("recipe", {}).get("calibration"),
+                         "chosen": report.get("recipe", {}).get("target_size", {}).get("chosen"),
                          **ev, "quantize_command": " ".join(map(str, cmd[1:]))})
     return rows
 
@@ -128,28 +149,45 @@ def minilm_rows(wquant: Path, a, tmp: Path) -> list[dict]:
 
 def goals(res: dict):
     """Prints issue 9's goals that this run measures, met or not, with the figures."""
+    def row(scheme, method):
+        return next((r for r in res["wquant"] if r["scheme"] == scheme and r["method"] == method), None)
     def kld(scheme, method):
-        return next((r.get("kld") for r in res["wquant"] if r["scheme"] == scheme and r["method"] == method), None)
+        r = row(scheme, method)
+        return r.get("kld") if r else None
     lines = []
-    rtn, best = kld("W4 g128 asym", "rtn"), kld("W4 g128 asym", "gptq")
+    rtn = kld("W4 g128 asym", "rtn")
+    best = min(filter(None, [kld("W4 g128 asym", "gptq"), kld("W4 g128 sym", "gptq"),
+                             kld("W4 g128 sym", "gptq@128")]), default=None)
     if rtn and best:
-        lines.append(f"W4 g128: GPTQ KLD {best:.4f} = {best / rtn:.2f}x RTN's {rtn:.4f} (goal <= 0.5x): "
+        lines.append(f"W4 g128: best GPTQ KLD {best:.4f} = {best / rtn:.2f}x RTN's {rtn:.4f} (asym; goal <= 0.5x): "
                      + ("met" if best <= 0.5 * rtn else "missed"))
+    llmc = {r["config"]: r for r in res["peers"].get("llmcompressor", {}).get("rows", [])}
+    ours = row("W4 g128 sym", "gptq@128")
+    for name in ("gptq-w4-g128@128", "awq-w4-g128@4"):
+        peer = llmc.get(name)
+        if ours and peer and peer.get("kld") is not None and ours.get("kld") is not None:
+            lines.append(f"W4 g128 sym: wquant GPTQ (128 windows) KLD {ours['kld']:.4f} vs llm-compressor {name} "
+                         f"{peer['kld']:.4f} (same evaluator): " + ("met" if ours["kld"] <= peer["kld"] else "missed"))
+            if name.startswith("gptq") and peer.get("process_s") and peer.get("peak_rss_mb"):
+                t_ok = ours["quantize_s"] <= 0.5 * peer["process_s"]
+                m_ok = ours["peak_rss_mb"] < peer["peak_rss_mb"]
+                lines.append(f"GPTQ time {ours['quantize_s']:.0f} s vs llm-compressor {peer['process_s']:.0f} s "
+                             f"(goal <= half): {'met' if t_ok else 'missed'}; peak RSS {ours['peak_rss_mb']:.0f} MB "
+                             f"vs {peer['peak_rss_mb']:.0f} MB (goal lower): {'met' if m_ok else 'missed'}")
     w8 = kld("W8 channel sym", "gptq")
     if w8 is not None:
         lines.append(f"W8 channel GPTQ KLD {w8:.4f} (goal <= 0.002): " + ("met" if w8 <= 0.002 else
                      f"missed by {w8 - 0.002:.4f}"))
     rows = res["peers"].get("llama_cpp", {}).get("rows", [])
-    for qtype, scheme in (("Q4_K_M", "W4 g128 asym"), ("Q3_K_M", "W3 g64 asym"), ("Q2_K", "W2 g64 asym"),
-                          ("Q4_K_M", "W4 g32 asym, embedding W8"), ("Q3_K_M", "W4 g32 asym, embedding W8")):
+    for qtype in BUDGETS:
         peer = next((r for r in rows if r.get("type") == qtype and r.get("imatrix")), None)
-        ours = next((r for r in res["wquant"] if r["scheme"] == scheme and r["method"] == "gptq"), None)
+        ours = row(f"size of {qtype}", "gptq")
         if peer and ours and peer.get("kld") is not None and ours.get("kld") is not None:
             ok = ours["kld"] <= peer["kld"] and ours["file_mb"] <= peer["file_mb"]
-            lines.append(f"{qtype} + imatrix {peer['file_mb']:.1f} MB, KLD {peer['kld']:.4f} (llama-perplexity) "
-                         f"vs wquant {scheme} GPTQ {ours['file_mb']:.1f} MB, KLD {ours['kld']:.4f} (wquant eval): "
-                         + ("met" if ok else "missed") + " (goal: no larger, KLD no worse; wquant keeps the "
-                         "token embedding in f16, 56.6 MB of its file, which llama.cpp quantizes)")
+            lines.append(f"{qtype} + imatrix {peer['file_mb']:.2f} MB, KLD {peer['kld']:.4f} (llama-perplexity) "
+                         f"vs wquant --target-size {ours['file_mb']:.2f} MB, KLD {ours['kld']:.4f} (wquant eval): "
+                         + ("met" if ok else "missed") + " (goal: no larger, KLD no worse; the evaluators "
+                         "differ, see above)")
     if lines:
         print("\n**Goals (issue 9) this run measures:**\n")
         for line in lines:
@@ -189,7 +227,8 @@ def print_doc(res: dict):
     fl = p.get("float", {}).get("wquant_eval", {})
     print(f"| float | - | - | {f(p.get('float', {}).get('hf_f32_mb'), 1)} | 0 | {f(fl.get('ppl'))} | 1 | | | |")
     llmc = {r["config"]: r for r in p.get("llmcompressor", {}).get("rows", [])}
-    for label, _, _ in SCHEMES:
+    labels = list(dict.fromkeys([label for label, _, _ in SCHEMES] + [r["scheme"] for r in res["wquant"]]))
+    for label in labels:
         for r in (x for x in res["wquant"] if x["scheme"] == label):
             print(f"| {label} | wquant | {r['method']} | {f(r['file_mb'], 1)} | {f(r.get('kld'), 4)} | "
                   f"{f(r.get('ppl'))} | {f(r.get('top1'))} | {f(r['median_output_error'], 4)} | "
@@ -204,6 +243,11 @@ def print_doc(res: dict):
             print(f"| {label} | llm-compressor | {name} | {f(r.get('file_mb'), 1)} | {f(r.get('kld'), 4)} | "
                   f"{f(r.get('ppl'))} | {f(r.get('top1'))} | | {f(r.get('process_s'), 1)} | "
                   f"{f(r.get('peak_rss_mb'), 0)} |")
+    sized = [r for r in res["wquant"] if r.get("chosen")]
+    if sized:
+        print("\nThe size rows (`--target-size MB`, the default `--target-schemes`) chose, layers per scheme:\n")
+        for r in sized:
+            print(f"* {r['scheme']}: " + ", ".join(f"{k} {v}" for k, v in sorted(r["chosen"].items())))
     goals(res)
     lc = p.get("llama_cpp")
     if lc:
@@ -224,13 +268,9 @@ def print_doc(res: dict):
           f"`wquant eval OUT --reference SmolLM2.gguf --text genesis.txt --context {res['context']} "
           f"--chunks {res['eval_chunks']}`):\n")
     print("```")
-    for label, flags, methods in SCHEMES:
-        for method in methods:
-            if not any(r["scheme"] == label and r["method"] == method for r in res["wquant"]):
-                continue
-            cal = (f" --calibration gospels.txt --calibration-tokens {res['windows'] * res['context']}"
-                   f" --calibration-context {res['context']}") if method in ("gptq", "mse-cal") else ""
-            print(f"wquant quantize SmolLM2.gguf -o OUT {' '.join(flags)} --method {method.removesuffix('-cal')}{cal}")
+    for r in res["wquant"]:
+        cmd = re.sub(r"-o \S+", "-o OUT", r["quantize_command"].replace(str(GGUF), "SmolLM2.gguf"))
+        print("wquant " + cmd.replace(str(res["calibration_text"]), Path(res["calibration_text"]).name))
     print("```")
 
 
@@ -263,15 +303,15 @@ def main():
     paths = pq.prepare_float(llama)
     res["peers"]["float"] = {"hf_f32_mb": pq.file_mb(paths["hf_f32"]),
                              "wquant_eval": pq.wquant_eval(wquant, GGUF, a.eval_text, a.context, a.eval_chunks)}
-    with tempfile.TemporaryDirectory() as tmp:
-        if "wquant" not in skip:
-            res["wquant"] = wquant_rows(wquant, a, Path(tmp))
-        if "minilm" not in skip:
-            res["minilm"] = minilm_rows(wquant, a, Path(tmp))
-    if "llama" not in skip:
+    if "llama" not in skip:  # first: its file sizes are the budgets of the size rows
         res["peers"]["llama_cpp"] = pq.run_llama_cpp(
             llama, paths["f32_gguf"], calib_text=a.calibration_text, eval_text=a.eval_text,
             windows=a.windows, context=a.context, eval_chunks=a.eval_chunks, cross_eval_wquant=wquant)
+    with tempfile.TemporaryDirectory() as tmp:
+        if "wquant" not in skip:
+            res["wquant"] = wquant_rows(wquant, a, Path(tmp), SCHEMES + budget_schemes(res))
+        if "minilm" not in skip:
+            res["minilm"] = minilm_rows(wquant, a, Path(tmp))
     if "llmc" not in skip:
         configs = [c for label, cs in LLMC_FOR.items() if not a.schemes or label in a.schemes for c in cs]
         res["peers"]["llmcompressor"] = {"rows": pq.run_llmcompressor(
