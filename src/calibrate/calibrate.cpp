@@ -71,7 +71,7 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
                             const CalibrationProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
   Session session = open_session(ckpt, tokens, options, std::numeric_limits<int64_t>::max());
-  CausalLM* model = session.model.get();
+  BlockModel* model = session.model.get();
   const int64_t windows = session.windows;
   std::set<std::string> planned;
   std::map<std::string, const TensorPlan*> plan_of;

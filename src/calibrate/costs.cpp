@@ -96,7 +96,7 @@ LayerCosts measure_costs(const CheckpointReader& ckpt, const Plan& plan, const s
                          const CalibrationProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
   Session session = open_session(ckpt, tokens, options, max_windows);
-  CausalLM* model = session.model.get();
+  BlockModel* model = session.model.get();
   std::set<std::string> planned;
   std::map<std::string, const TensorPlan*> plan_of;
   for (const auto& t : plan.tensors)
@@ -106,7 +106,10 @@ LayerCosts measure_costs(const CheckpointReader& ckpt, const Plan& plan, const s
   result.windows = session.windows;
   result.tokens = session.windows * session.context;
   const int64_t L = session.context, width = session.width, blocks = model->num_blocks();
-  const int64_t vocab = model->config().vocab_size;
+  const int64_t vocab = model->head_vocab();
+  if (vocab <= 0)
+    fail(ckpt.path(), ": --target-size measures the KL divergence of the next-token distribution, and this ",
+         "model has no language-model head; choose the schemes with --bits / --group-size / --override");
   // KL runs: the first K tokens of the first kl_n windows (causal: the same
   // states as in the whole windows).
   const int64_t kl_n = std::clamp<int64_t>(kl_windows, 1, session.windows);

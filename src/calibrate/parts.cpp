@@ -76,7 +76,7 @@ Session open_session(const CheckpointReader& ckpt, const std::vector<int32_t>& t
   const std::string type = config.is_object() && config.contains("model_type") && config["model_type"].is_string()
                                ? config["model_type"].get<std::string>()
                                : "";
-  const auto runnable = supported_causal_lms();
+  const auto runnable = supported_block_models();
   if (std::find(runnable.begin(), runnable.end(), type) == runnable.end()) {
     std::string list;
     for (const auto& s : runnable) list += (list.empty() ? "" : ", ") + s;
@@ -84,10 +84,10 @@ Session open_session(const CheckpointReader& ckpt, const std::vector<int32_t>& t
          type, "' cannot be run (supported: ", list, "); use --method mse without --calibration");
   }
   Session s;
-  s.model = load_causal_lm(ckpt, options.context);
-  if (s.model->context_length() < options.context)
+  s.model = load_block_model(ckpt, options.context);
+  if (s.model->window_limit() < options.context)
     fail(ckpt.path(), ": --calibration-context ", options.context, " exceeds the model's context of ",
-         s.model->context_length());
+         s.model->window_limit());
   s.windows = std::min(windows, max_windows);
   s.context = options.context;
   s.width = s.model->hidden_width();

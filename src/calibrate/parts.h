@@ -15,7 +15,7 @@
 #include "wquant/calibrate/calibrate.h"
 #include "wquant/kernels/linear.h"
 #include "wquant/kernels/thread_pool.h"
-#include "wquant/models/causal_lm.h"
+#include "wquant/models/block_model.h"
 #include "wquant/models/linear.h"
 #include "wquant/quant/gptq.h"
 #include "wquant/quant/quantize.h"
@@ -159,7 +159,7 @@ InputQuantities input_quantities(const InputStats& stats, const CalibrationOptio
 
 // The model loaded for calibration and the hidden states of its windows.
 struct Session {
-  std::unique_ptr<CausalLM> model;
+  std::unique_ptr<BlockModel> model;
   int64_t windows = 0, context = 0, width = 0;
   size_t window_floats = 0;
   std::vector<float> x;  // [windows, context, width]: the state between blocks

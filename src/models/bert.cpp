@@ -94,26 +94,47 @@ class Bert : public Encoder {
   int64_t max_positions() const override { return config_.max_positions; }
 
   std::vector<float> embed(const std::vector<int32_t>& ids) override {
+    const int64_t n = int64_t(ids.size());
+    std::vector<float> x(size_t(n * config_.hidden_size));
+    embed_window(ids.data(), n, x.data());
+    for (const Layer& l : layers_) layer_forward(l, x.data(), n);
+    return x;
+  }
+
+  int64_t num_blocks() const override { return config_.num_layers; }
+  int64_t hidden_width() const override { return config_.hidden_size; }
+  int64_t window_limit() const override { return config_.max_positions; }
+  int64_t head_vocab() const override { return 0; }
+
+  void embed_window(const int32_t* ids, int64_t n, float* x) override {
     const EncoderConfig& c = config_;
-    const int64_t n = int64_t(ids.size()), H = c.hidden_size;
-    if (n == 0) fail("embed: no tokens");
+    const int64_t H = c.hidden_size;
+    if (n <= 0) fail("embed: no tokens");
     if (n > c.max_positions)
       fail("embed: ", n, " tokens exceed max_position_embeddings ", c.max_positions);
-    std::vector<float> x(size_t(n * H)), row(static_cast<size_t>(H)), type0(static_cast<size_t>(H));
+    std::vector<float> row(static_cast<size_t>(H)), type0(static_cast<size_t>(H));
     token_type_.row(0, type0.data());  // a single sequence: every token is segment 0
     for (int64_t t = 0; t < n; ++t) {
-      if (ids[size_t(t)] < 0 || ids[size_t(t)] >= c.vocab_size)
-        fail("embed: token id ", ids[size_t(t)], " outside the vocabulary of ", c.vocab_size);
-      float* xt = x.data() + t * H;
-      word_.row(ids[size_t(t)], xt);
+      if (ids[t] < 0 || ids[t] >= c.vocab_size)
+        fail("embed: token id ", ids[t], " outside the vocabulary of ", c.vocab_size);
+      float* xt = x + t * H;
+      word_.row(ids[t], xt);
       // transformers adds token_type to the word embedding first, then position.
       for (int64_t i = 0; i < H; ++i) xt[i] += type0[size_t(i)];
       position_.row(t, row.data());
       for (int64_t i = 0; i < H; ++i) xt[i] += row[size_t(i)];
       embed_norm_.apply(xt, H, c.layer_norm_eps, xt);
     }
-    for (const Layer& l : layers_) layer_forward(l, x.data(), n);
-    return x;
+  }
+
+  void block_window(int64_t b, float* x, int64_t n) override {
+    if (b < 0 || b >= num_blocks()) fail("block_window: block ", b, " of ", num_blocks());
+    if (n <= 0 || n > config_.max_positions) fail("block_window: ", n, " tokens for ", config_.max_positions);
+    layer_forward(layers_[size_t(b)], x, n);
+  }
+
+  void head_window(const float*, int64_t, float*) override {
+    fail("head_window: ", config_.model_type, " is an encoder without a language-model head");
   }
 
  private:

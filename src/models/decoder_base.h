@@ -25,6 +25,8 @@ class DecoderBase : public CausalLM {
   void forward(const int32_t* tokens, int64_t n, float* logits, bool all_logits) final;
   int64_t num_blocks() const final { return config_.num_layers; }
   int64_t hidden_width() const final { return config_.hidden_size; }
+  int64_t window_limit() const final { return context_; }
+  int64_t head_vocab() const final { return config_.vocab_size; }
   void embed_window(const int32_t* tokens, int64_t n, float* x) final;
   void block_window(int64_t b, float* x, int64_t n) final;
   void head_window(const float* x, int64_t n, float* logits) final;

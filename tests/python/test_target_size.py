@@ -97,6 +97,15 @@ def test_malformed_target_schemes(wquant_bin, data, tmp_path, schemes, contains)
                  inputs=[data["root"] / "llama", data["text"]], out=out, contains=contains)
 
 
+def test_target_size_on_an_encoder(wquant_bin, minilm_dir, tmp_path):
+    """It measures KL divergence at a language-model head, which MiniLM lacks."""
+    from conftest import CACHE
+    out = tmp_path / "out"
+    expect_error(wquant_bin, ["quantize", minilm_dir, "-o", out, "--calibration", CACHE / "text" / "gospels.txt",
+                              "--calibration-tokens", 256, "--calibration-context", 128, "--target-size", "40"],
+                 inputs=[minilm_dir], out=out, contains=[str(minilm_dir), "no language-model head"])
+
+
 def test_target_size_needs_calibration(wquant_bin, data, tmp_path):  # noqa: F811
     out = tmp_path / "out"
     expect_error(wquant_bin, ["quantize", data["root"] / "llama", "-o", out, "--method", "mse",

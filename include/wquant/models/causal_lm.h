@@ -8,13 +8,13 @@
 #include <vector>
 
 #include "wquant/io/checkpoint.h"
+#include "wquant/models/block_model.h"
 #include "wquant/models/config.h"
 
 namespace wquant {
 
-class CausalLM {
+class CausalLM : public BlockModel {
  public:
-  virtual ~CausalLM() = default;
   virtual const ModelConfig& config() const = 0;
   // Runs `n` tokens at positions position() .. position() + n - 1, appending
   // their keys and values to the cache. Writes the logits [vocab] of the last
@@ -28,24 +28,6 @@ class CausalLM {
   virtual int64_t context_length() const = 0;
   // Empties the cache.
   virtual void reset() = 0;
-
-  // Block by block (calibration): the forward pass of a window of tokens at
-  // positions 0 .. n-1 as embed_window, then block_window for b = 0, 1, ...,
-  // num_blocks() - 1, on a hidden state x [n, hidden_width()] kept by the
-  // caller between blocks, so a block can run on every window before the
-  // next block runs. Leaves the cache empty (position() 0) for forward().
-  // Returns the number of blocks (transformer layers).
-  virtual int64_t num_blocks() const = 0;
-  // Returns the floats per token of the hidden state between blocks.
-  virtual int64_t hidden_width() const = 0;
-  // Writes x [n, hidden_width()] = the window's hidden state before block 0.
-  // Throws Error like forward for bad tokens or n past the context length.
-  virtual void embed_window(const int32_t* tokens, int64_t n, float* x) = 0;
-  // Applies block b to the window's hidden state x [n, hidden_width()].
-  virtual void block_window(int64_t b, float* x, int64_t n) = 0;
-  // Writes logits [n, vocab] of every position of the window's hidden state
-  // x [n, hidden_width()] after the last block (final norm, lm_head).
-  virtual void head_window(const float* x, int64_t n, float* logits) = 0;
 };
 
 // Loads the model in `ckpt` (float, GGUF, or wquant's quantized output) for

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "wquant/io/checkpoint.h"
+#include "wquant/models/block_model.h"
 
 namespace wquant {
 
@@ -26,9 +27,9 @@ struct EncoderConfig {
   float layer_norm_eps = 1e-12f;
 };
 
-class Encoder {
+// Also a BlockModel (calibration), without a language-model head.
+class Encoder : public BlockModel {
  public:
-  virtual ~Encoder() = default;
   virtual const EncoderConfig& config() const = 0;
   // Returns the last hidden state [n, hidden_size] (row-major) of the
   // sequence `ids` (special tokens such as [CLS] / [SEP] included by the
