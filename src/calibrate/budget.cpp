@@ -59,11 +59,15 @@ uint64_t parse_target_size(const std::string& text, uint64_t candidate_weights, 
     bytes = value * 1e6;
   else if (ok_number && unit == "mib")
     bytes = value * 1048576.0;
+  else if (ok_number && unit == "gb")
+    bytes = value * 1e9;
+  else if (ok_number && unit == "gib")
+    bytes = value * 1073741824.0;
   else if (ok_number && unit == "bpw" && value <= 64)
     bytes = value * double(candidate_weights) / 8.0 + double(fixed_bytes);
   if (bytes < 0 || bytes > 1e18)
     fail("--target-size ", text, ": expected a positive size in MB (10^6 bytes; e.g. 105.5 or 105.5MB), ",
-         "MiB (e.g. 100MiB), or bits per weight of the quantized layers (e.g. 4.5bpw)");
+         "MiB, GB, GiB (e.g. 3.5GB), or bits per weight of the quantized layers (e.g. 4.5bpw)");
   return uint64_t(bytes);
 }
 

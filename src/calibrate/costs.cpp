@@ -245,7 +245,8 @@ LayerCosts measure_costs(const CheckpointReader& ckpt, const Plan& plan, const s
       return d;
     };
     if (head) {
-      for (const auto& l : here) measured[l].kl = kl_from(blocks, before, hook_of({l}).get());
+      for (const auto& l : here)  // a tied embedding's KL is measured below, in both roles
+        if (!is_lookup(*plan_of.at(l))) measured[l].kl = kl_from(blocks, before, hook_of({l}).get());
     } else if (!here.empty()) {
       std::vector<float> all_out;
       const double d_all = block_change(hook_of(here).get(), &all_out);

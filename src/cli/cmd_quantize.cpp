@@ -123,6 +123,9 @@ int run_quantize(const QuantizeArgs& a) {
   Plan plan = build_plan(*ckpt, plan_opts);
   for (const auto& w : plan.warnings) std::fprintf(stderr, "wquant: warning: %s\n", w.c_str());
   if (a.dry_run) {
+    if (!a.target_size.empty())
+      std::fprintf(stderr, "wquant: warning: --dry-run shows the plan before --target-size chooses the schemes "
+                   "(the choice needs the calibration run)\n");
     if (a.json)
       std::printf("%s\n", plan_json(plan).dump(2).c_str());
     else
@@ -275,7 +278,7 @@ Command add_quantize_command(CLI::App& app) {
   cmd->add_flag("--no-act-order", args->no_act_order,
                 "GPTQ: quantize columns in stored order, not by decreasing mean x^2");
   cmd->add_option("--target-size", args->target_size,
-                  "fit model.safetensors into SIZE: 105.5 or 105.5MB (10^6 bytes), 100MiB, or 4.5bpw (bits "
+                  "fit model.safetensors into SIZE: 105.5 or 105.5MB (10^6 bytes), 100MiB, 3.5GB, or 4.5bpw (bits "
                   "per weight of the candidate layers); each layer, token embeddings and lm_head included, "
                   "gets the scheme of --target-schemes that costs least error per byte, measured on "
                   "--calibration (needs it)");

@@ -36,7 +36,8 @@ extern const char* const kDefaultBudgetSchemes;
 std::vector<BudgetOption> parse_budget_options(const std::string& list, const QuantScheme& base);
 
 // Returns the budget in bytes for --target-size TEXT: "105.5" or "105.5MB"
-// (10^6 bytes), "100MiB" (2^20), "4.5bpw" (bits per weight of the candidate
+// (10^6 bytes), "100MiB" (2^20), "3.5GB" (10^9), "3GiB" (2^30), "4.5bpw"
+// (bits per weight of the candidate
 // layers, plus `fixed_bytes` for the rest). Throws Error for anything else
 // or a value that is not a positive finite number.
 uint64_t parse_target_size(const std::string& text, uint64_t candidate_weights, uint64_t fixed_bytes);

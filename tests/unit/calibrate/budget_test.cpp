@@ -107,9 +107,11 @@ TEST(BudgetParse, TargetSize) {
   EXPECT_EQ(parse_target_size("105.5MB", 0, 0), 105500000u);
   EXPECT_EQ(parse_target_size("2mb", 0, 0), 2000000u);
   EXPECT_EQ(parse_target_size("1MiB", 0, 0), 1048576u);
+  EXPECT_EQ(parse_target_size("3.5GB", 0, 0), 3500000000u);
+  EXPECT_EQ(parse_target_size("2GiB", 0, 0), 2147483648u);
   // 4.5 bits for each of 1000 weights + 77 bytes for the rest.
   EXPECT_EQ(parse_target_size("4.5bpw", 1000, 77), 562u + 77u);
-  for (const char* bad : {"", "MB", "-1", "0", "nan", "inf", "1e30", "5GB", "4.5 bpw", "99bpw", "1,5"})
+  for (const char* bad : {"", "MB", "-1", "0", "nan", "inf", "1e30", "5TB", "4.5 bpw", "99bpw", "1,5"})
     EXPECT_THROW(parse_target_size(bad, 1000, 0), Error) << bad;
 }
 
