@@ -29,7 +29,7 @@ PrecomputedLayer quantize_layer(const std::vector<float>& w,
   // The grid: error-minimising, weighted by the mean x^2 of each input.
   QuantizedTensor q = mse_grid(w, rows, cols, scheme, scale_dtype, importance.data(), pool);
   const int64_t min_rows = 8;
-  if (options.method == QuantMethod::Gptq) {
+  if (uses_gptq(options.method)) {
     const GptqFactor& f = input.factor;
     if (f.ok) {
       out.damp_percent = f.damp_percent;
@@ -55,6 +55,8 @@ const char* method_name(QuantMethod method) {
     case QuantMethod::Rtn: return "rtn";
     case QuantMethod::Mse: return "mse";
     case QuantMethod::Gptq: return "gptq";
+    case QuantMethod::Awq: return "awq";
+    case QuantMethod::AwqGptq: return "awq-gptq";
   }
   return "?";
 }
@@ -63,7 +65,9 @@ QuantMethod parse_method(const std::string& name) {
   if (name == "rtn") return QuantMethod::Rtn;
   if (name == "mse") return QuantMethod::Mse;
   if (name == "gptq") return QuantMethod::Gptq;
-  fail("--method ", name, ": expected rtn, mse or gptq");
+  if (name == "awq") return QuantMethod::Awq;
+  if (name == "awq-gptq") return QuantMethod::AwqGptq;
+  fail("--method ", name, ": expected rtn, mse, gptq, awq or awq-gptq");
 }
 
 CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
@@ -103,6 +107,7 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
   while (last >= 0 && !has_planned[size_t(last)]) --last;
 
   ThreadPool pool;
+  Smoothing smoothing;
   for (int64_t b = 0; b <= last; ++b) {
     if (!has_planned[size_t(b)]) {  // float block: only carry the windows through it
       for (int64_t w = 0; w < windows; ++w) model->block_window(b, x.data() + size_t(w) * window_floats, L);
@@ -118,6 +123,7 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
         model->block_window(b, scratch.data(), L);
       }
     }
+    if (uses_awq(options.method)) smooth_block(plan.rules, ckpt, stats, plan_of, plan.float_dtype, pool, smoothing);
     ReplaceHook quantized;
     std::map<const InputStats*, InputQuantities> inputs;
     for (const auto& layer : stats.layers()) {
@@ -128,7 +134,15 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
       PrecomputedLayer p = quantize_layer(w, inputs.at(s), t.scheme, plan.float_dtype,
                                           options, pool);
       const int64_t cols = p.q.cols, rows = p.q.rows;
-      quantized.set(layer, dequantize(p.q), rows, cols);
+      // The unfolded model runs on: diag(out_scale) dequantize(q) diag(1 / in_scale).
+      std::vector<float> d = dequantize(p.q);
+      if (const auto it = smoothing.in_scale.find(layer); it != smoothing.in_scale.end())
+        for (size_t i = 0; i < d.size(); ++i) d[i] /= it->second[i % size_t(cols)];
+      if (const auto it = smoothing.out_scale.find(layer); it != smoothing.out_scale.end())
+        for (size_t i = 0; i < d.size(); ++i) d[i] *= it->second[i / size_t(cols)];
+      quantized.set(layer, std::move(d), rows, cols);
+      if (const auto it = smoothing.note.find(layer); it != smoothing.note.end())
+        p.note = it->second + (p.note.empty() ? "" : "; " + p.note);
       result.layers.emplace(layer, std::move(p));
     }
     {
@@ -140,6 +154,7 @@ CalibrationResult calibrate(const CheckpointReader& ckpt, const Plan& plan,
     for (const auto& layer : stats.layers()) ckpt.release(layer + ".weight");
     if (progress) progress(size_t(b + 1), size_t(last + 1), "block " + std::to_string(b));
   }
+  result.tensor_scales = std::move(smoothing.tensor_scale);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

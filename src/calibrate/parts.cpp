@@ -13,19 +13,23 @@ namespace wquant::calibration {
 // D = W - dequantize(q): gptq.h's relative_output_error, with the products
 // H d_r on the kernels' matmul (H rounded to f32: a figure for the report,
 // not an input to anything). Independent of the thread count.
+double quadratic_form(const std::vector<float>& d, int64_t rows, int64_t cols, const std::vector<float>& h,
+                      ThreadPool& pool) {
+  std::vector<float> hd(size_t(rows * cols));
+  const WeightMatrix hm = FloatMatrixView{DType::F32, cols, cols, h.data()};
+  matmul(hm, d.data(), DType::F32, rows, nullptr, hd.data(), pool);
+  double total = 0;
+  for (size_t i = 0; i < d.size(); ++i) total += double(d[i]) * double(hd[i]);
+  return total;
+}
+
 double output_error(const std::vector<float>& w, const QuantizedTensor& q,
                     const std::vector<double>& h, ThreadPool& pool) {
   const int64_t rows = q.rows, cols = q.cols;
-  std::vector<float> hf(h.begin(), h.end()), d = dequantize(q), hd(size_t(rows * cols));
+  const std::vector<float> hf(h.begin(), h.end());
+  std::vector<float> d = dequantize(q);
   for (size_t i = 0; i < d.size(); ++i) d[i] = w[i] - d[i];
-  const WeightMatrix hm = FloatMatrixView{DType::F32, cols, cols, hf.data()};
-  auto quadratic = [&](const std::vector<float>& m) {
-    matmul(hm, m.data(), DType::F32, rows, nullptr, hd.data(), pool);
-    double total = 0;
-    for (size_t i = 0; i < m.size(); ++i) total += double(m[i]) * double(hd[i]);
-    return total;
-  };
-  const double e = quadratic(d), s = quadratic(w);
+  const double e = quadratic_form(d, rows, cols, hf, pool), s = quadratic_form(w, rows, cols, hf, pool);
   return s > 0 ? std::sqrt(std::max(0.0, e) / s) : 0.0;
 }
 
@@ -51,7 +55,7 @@ InputQuantities input_quantities(const InputStats& stats, const CalibrationOptio
   for (size_t i = 0; i < q.h.size(); ++i) q.h[i] = 2.0 * stats.xtx[i] / double(stats.tokens);
   q.importance.resize(size_t(cols));
   for (int64_t c = 0; c < cols; ++c) q.importance[size_t(c)] = float(q.h[size_t(c * cols + c)] / 2.0);
-  if (options.method == QuantMethod::Gptq)
+  if (uses_gptq(options.method))
     q.factor = gptq_factor(q.h.data(), cols, options.gptq,
                            [&](int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
                              pool.parallel_for(n, fn, 32);

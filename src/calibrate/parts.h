@@ -17,6 +17,8 @@
 #include "wquant/kernels/thread_pool.h"
 #include "wquant/models/block_model.h"
 #include "wquant/models/linear.h"
+#include "wquant/pipeline/arch_rules.h"
+#include "wquant/pipeline/plan.h"
 #include "wquant/quant/gptq.h"
 #include "wquant/quant/quantize.h"
 
@@ -74,6 +76,10 @@ class StatsHook : public LinearHook {
   const std::vector<std::string>& layers() const { return order_; }
   const std::vector<float>& weight(const std::string& layer) const { return weights_.at(layer); }
   const InputStats& stats(const std::string& layer) const { return stats_[input_of_.at(layer)]; }
+  // For AWQ, which scales weights and their inputs in place.
+  std::vector<float>& weight(const std::string& layer) { return weights_.at(layer); }
+  InputStats& stats(const std::string& layer) { return stats_[input_of_.at(layer)]; }
+  bool has(const std::string& layer) const { return weights_.count(layer) > 0; }
   size_t distinct_inputs() const { return stats_.size(); }
 
  private:
@@ -156,6 +162,36 @@ struct InputQuantities {
 // Returns H, the importance and (gptq) the factor of one input's statistics.
 InputQuantities input_quantities(const InputStats& stats, const CalibrationOptions& options,
                                  ThreadPool& pool);
+
+// Returns tr(D H D^T) for D [rows, cols] (H [cols, cols] rounded to f32), on
+// the kernels' matmul.
+double quadratic_form(const std::vector<float>& d, int64_t rows, int64_t cols, const std::vector<float>& h,
+                      ThreadPool& pool);
+
+// What AWQ folded: scales per layer and per float tensor (awq.cpp).
+struct Smoothing {
+  // By layer: the quantized weight's columns were multiplied by in_scale and
+  // its rows divided by out_scale; dequantized, diag(out) Q diag(1 / in) is
+  // the layer as the unfolded model runs it.
+  std::map<std::string, std::vector<float>> in_scale, out_scale;
+  // By float tensor name (norm weights and biases, a previous layer's bias):
+  // multiply element by element when writing.
+  std::map<std::string, std::vector<float>> tensor_scale;
+  // By layer: the alpha chosen for its pair, or why it has none.
+  std::map<std::string, std::string> note;
+};
+
+// AWQ on one block: for each of the rules' smoothing pairs whose layers the
+// block observed (and planned), searches s = m^alpha (m: the inputs' root
+// mean square per channel, alpha = 0, 0.1, ..., 0.9, s normalised to
+// geometric mean of its extremes 1) for the least summed output error
+// tr(D H D^T), D = W - Q(W diag s) diag(1/s), of the pair's layers on the mse
+// grid, and folds the best into `stats`' weights and statistics (columns
+// times s, X^T X divided by s s^T, the previous linear layer's rows divided
+// by s) and into `out`. alpha = 0 (s = 1) folds nothing.
+void smooth_block(const ArchRules& rules, const CheckpointReader& ckpt, StatsHook& stats,
+                  const std::map<std::string, const TensorPlan*>& plan_of, DType scale_dtype, ThreadPool& pool,
+                  Smoothing& out);
 
 // The model loaded for calibration and the hidden states of its windows.
 struct Session {

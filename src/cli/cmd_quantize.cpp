@@ -137,8 +137,8 @@ int run_quantize(const QuantizeArgs& a) {
          "); see --dry-run and --include");
   const QuantMethod method =
       parse_method(a.method.empty() ? (a.calibration.empty() ? "rtn" : "gptq") : a.method);
-  if (method == QuantMethod::Gptq && a.calibration.empty())
-    fail("--method gptq needs --calibration TEXT_FILE (or use --method mse without calibration)");
+  if (method != QuantMethod::Rtn && method != QuantMethod::Mse && a.calibration.empty())
+    fail("--method ", method_name(method), " needs --calibration TEXT_FILE (or use --method mse without calibration)");
   if (method == QuantMethod::Rtn && !a.calibration.empty())
     fail("--method rtn uses no calibration: drop --calibration, or choose --method gptq or mse");
   if (!a.target_size.empty() && a.calibration.empty())
@@ -191,6 +191,7 @@ int run_quantize(const QuantizeArgs& a) {
                    "(quantized with --method mse): %s\n", outside.size(), names.c_str());
     }
     options.precomputed = std::move(r.layers);
+    options.tensor_scales = std::move(r.tensor_scales);
     calibration_seconds += r.seconds;
     options.recipe["calibration"] = {
         {"text", std::filesystem::path(a.calibration).filename().string()},
@@ -200,7 +201,12 @@ int run_quantize(const QuantizeArgs& a) {
         {"windows", r.windows},
         {"context", c.context},
         {"seconds", r.seconds}};
-    if (method == QuantMethod::Gptq)
+    if (uses_awq(method))
+      options.recipe["awq"] = {{"scales", "s = rms(x)^alpha per input channel, normalised"},
+                               {"alpha", "searched over 0, 0.1, ..., 0.9 by the pair's summed output error"},
+                               {"pairs", "the model_type's smoothing rules (arch_rules.cpp); per layer in the report"},
+                               {"folded_tensors", options.tensor_scales.size()}};
+    if (uses_gptq(method))
       options.recipe["gptq"] = {{"damp_percent", c.gptq.damp_percent},
                                 {"block_size", c.gptq.block_size},
                                 {"act_order", c.gptq.act_order},
@@ -259,8 +265,9 @@ Command add_quantize_command(CLI::App& app) {
                   "rtn: round to nearest on the min/max range (default without --calibration); "
                   "mse: per group, the clipping range and zero-point of least squared error "
                   "(weighted by the inputs' mean x^2 with --calibration); gptq: GPTQ with "
-                  "calibration (default with --calibration)")
-      ->check(CLI::IsMember({"rtn", "mse", "gptq"}));
+                  "calibration (default with --calibration); awq: AWQ's activation-aware scales "
+                  "folded into the previous norm / layer, then mse; awq-gptq: those scales, then GPTQ")
+      ->check(CLI::IsMember({"rtn", "mse", "gptq", "awq", "awq-gptq"}));
   cmd->add_option("--calibration", args->calibration,
                   "UTF-8 text file to calibrate on: the float model runs over windows of it");
   cmd->add_option("--calibration-tokens", args->calibration_tokens,

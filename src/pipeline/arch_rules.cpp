@@ -93,24 +93,49 @@ TensorClass classify_generic(const std::string& name, const Shape& shape) {
   return {TensorRole::Linear};
 }
 
+// AWQ's smoothing pairs (as AutoAWQ and llm-compressor map them). A pair
+// whose previous linear layer's outputs do not match the layers' inputs
+// (grouped-query attention: v_proj narrower than o_proj's input) is skipped
+// where it is applied. GPT-2's c_attn -> c_proj is not a pair (c_attn's
+// output is q, k and v); ReLU / GELU between fc1 and fc2 forbid that one.
+std::vector<SmoothingRule> smoothing_llama() {
+  return {{"input_layernorm", false, {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}},
+          {"self_attn.v_proj", true, {"self_attn.o_proj"}},
+          {"post_attention_layernorm", false, {"mlp.gate_proj", "mlp.up_proj"}},
+          {"mlp.up_proj", true, {"mlp.down_proj"}}};
+}
+std::vector<SmoothingRule> smoothing_opt() {
+  return {{"self_attn_layer_norm", false, {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}},
+          {"self_attn.v_proj", true, {"self_attn.out_proj"}},
+          {"final_layer_norm", false, {"fc1"}}};
+}
+std::vector<SmoothingRule> smoothing_gpt2() {
+  return {{"ln_1", false, {"attn.c_attn"}}, {"ln_2", false, {"mlp.c_fc"}}};
+}
+std::vector<SmoothingRule> smoothing_codegen() {  // parallel attention and MLP, both after ln_1
+  return {{"ln_1", false, {"attn.qkv_proj", "mlp.fc_in"}}};
+}
+
 struct Entry {
   const char* model_type;
   TensorClass (*classify)(const std::string&, const Shape&);
+  std::vector<SmoothingRule> (*smoothing)();
 };
 
-constexpr Entry kRules[] = {
-    {"llama", classify_llama},     {"mistral", classify_llama},
-    {"qwen2", classify_llama},     {"gpt2", classify_gpt2},
-    {"opt", classify_opt},         {"codegen", classify_codegen},
-    {"bert", classify_bert},
+const Entry kRules[] = {
+    {"llama", classify_llama, smoothing_llama},     {"mistral", classify_llama, smoothing_llama},
+    {"qwen2", classify_llama, smoothing_llama},     {"gpt2", classify_gpt2, smoothing_gpt2},
+    {"opt", classify_opt, smoothing_opt},           {"codegen", classify_codegen, smoothing_codegen},
+    {"bert", classify_bert, nullptr},
 };
 
 }  // namespace
 
 ArchRules arch_rules_for(const std::string& model_type) {
   for (const auto& e : kRules)
-    if (model_type == e.model_type) return {model_type, true, e.classify};
-  return {"generic", false, classify_generic};
+    if (model_type == e.model_type)
+      return {model_type, true, e.classify, e.smoothing ? e.smoothing() : std::vector<SmoothingRule>{}};
+  return {"generic", false, classify_generic, {}};
 }
 
 std::vector<std::string> known_model_types() {

@@ -80,6 +80,19 @@ Layout layout_output(const CheckpointReader& ckpt, const Plan& plan) {
   return l;
 }
 
+// Writes one unquantized float tensor multiplied element by element by `scale`.
+void write_scaled(const CheckpointReader& ckpt, const TensorInfo& info, DType out_dtype,
+                  const std::vector<float>& scale, SafetensorsWriter& writer) {
+  std::vector<float> values = ckpt.read_f32(info.name);
+  ckpt.release(info.name);
+  if (!is_float(out_dtype) || values.size() != scale.size())
+    fail(ckpt.path(), ": tensor ", info.name, " ", shape_str(info.shape), " cannot take ", scale.size(), " scales");
+  for (size_t i = 0; i < values.size(); ++i) values[i] *= scale[i];
+  std::vector<uint8_t> bytes(values.size() * dtype_size(out_dtype));
+  from_f32(values.data(), values.size(), out_dtype, bytes.data());
+  writer.write(info.name, bytes.data(), bytes.size());
+}
+
 // Writes one unquantized tensor: zero-copy from the mapping when the dtype
 // is unchanged, converted through f32 otherwise.
 void copy_tensor(const CheckpointReader& ckpt, const TensorInfo& info, DType out_dtype,
@@ -258,6 +271,10 @@ QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& pla
       const TensorPlan& t = plan.tensors[i];
       if (t.quantize) {
         report.layers.push_back(quantize_tensor(ckpt, t, plan.float_dtype, options, writer));
+      } else if (const auto it = options.tensor_scales.find(t.tensor); it != options.tensor_scales.end()) {
+        const TensorInfo& info = ckpt.info(t.tensor);
+        write_scaled(ckpt, info, output_dtype(info, plan.float_dtype), it->second, writer);
+        options.tensor_scales.erase(it);
       } else {
         const TensorInfo& info = ckpt.info(t.tensor);
         copy_tensor(ckpt, info, output_dtype(info, plan.float_dtype), writer);
@@ -265,6 +282,8 @@ QuantizeReport quantize_checkpoint(const CheckpointReader& ckpt, const Plan& pla
       ckpt.release(t.tensor);
       if (progress) progress(i + 1, plan.tensors.size(), t.tensor);
     }
+    if (!options.tensor_scales.empty())
+      fail(ckpt.path(), ": tensor ", options.tensor_scales.begin()->first, " was to be scaled but is quantized or absent");
     writer.finish();
   }
   for (const auto& spec : layout.specs) report.total_after += uint64_t(numel(spec.shape)) * dtype_size(spec.dtype);

@@ -28,14 +28,23 @@ def decompress(path):
 
 def quantized_model(float_model, path):
     """Returns a copy of the float model whose linear weights are the ones
-    compressed-tensors dequantizes from wquant's output (everything else,
-    embeddings and norms, stays as transformers read it). GPT-2's Conv1D
-    modules store their weight [in, out]; wquant's output stores [out, in]."""
+    compressed-tensors dequantizes from wquant's output, and whose other
+    tensors (norms, biases: AWQ folds scales into them) are the output's
+    where it has them. GPT-2's Conv1D modules store their weight [in, out];
+    wquant's output stores [out, in]."""
     import copy
+    from safetensors.torch import load_file
     from transformers.pytorch_utils import Conv1D
     model = copy.deepcopy(float_model)
     modules = dict(model.named_modules())
     for layer, w in decompress(path).items():
         module = modules[layer]
         module.weight.data.copy_(w.t() if isinstance(module, Conv1D) else w)
+    state = model.state_dict()
+    for name, t in load_file(str(path / "model.safetensors")).items():
+        if name.rsplit(".", 1)[-1] in ("weight_packed", "weight_scale", "weight_zero_point", "weight_shape"):
+            continue
+        target = name if name in state else "transformer." + name  # GPT-2 saved without its prefix
+        if target in state and state[target].shape == t.shape:
+            state[target].copy_(t.to(state[target].dtype))
     return model

@@ -8,6 +8,9 @@
   checkpoints (tiny_models.py): every planned layer is "gptq" with a sane
   output error, transformers + compressed-tensors load the output, and its
   logits agree with wquant's own (tests/tools/run_model) on that output;
+* AWQ (awq, awq-gptq): the scales folded into block 0's norms, recovered
+  from the written norms, turn the written layers back into what the model
+  computes, whose output error on transformers' inputs is the reported one;
 * the reported output_error of block 0's layers equals an independent numpy
   computation sqrt(tr(D H D^T) / tr(W H W^T)) with H = 2 X^T X / n from
   transformers' float model on the same windows, and GPTQ beats RTN on it;
@@ -255,17 +258,23 @@ def test_calibration_tokens_below_one_window_names_the_allowed_count(wquant_bin,
 # ------------------------------------------------------------ end to end
 
 
+@pytest.mark.parametrize("method", ["gptq", "awq-gptq"])
 @pytest.mark.parametrize("arch", ARCHS)
-def test_gptq_end_to_end_matches_transformers(arch, data, quantize, wquant_bin, tool_bin, tmp_path):
+def test_gptq_end_to_end_matches_transformers(arch, method, data, quantize, wquant_bin, tool_bin, tmp_path):
     src = data["root"] / arch
-    out, report = gptq(data, arch, quantize=quantize)
+    out, report = quantize(src, "--method", method, *SCHEME, *calibration_flags(data["text"], data["tokenizer"]))
     layers = {l["layer"]: l for l in report["layers"]}
     assert set(layers) == planned_layers(wquant_bin, src)
     for name, l in layers.items():
-        assert l["method"] == "gptq", l
+        assert l["method"] == method, l
         assert math.isfinite(l["output_error"]) and 0 <= l["output_error"] < 1, l
-        assert l["damp_percent"] == pytest.approx(0.01) and l["note"] == "", l
+        assert l["damp_percent"] == pytest.approx(0.01), l
+        # awq: the pair's alpha, or why it has none (tiny llama's v_proj -> o_proj: grouped-query
+        # attention, v narrower than o's input); layers in no pair have no note.
+        assert l["note"] == "" if method == "gptq" else l["note"].startswith("awq") or l["note"] == "", l
         assert l["scheme"] == "w4 g32 sym", l
+    if method == "awq-gptq":  # every architecture's rule table has a pair that folds on these models
+        assert report["recipe"]["awq"]["folded_tensors"] > 0
 
     # Not round to nearest in disguise: some integers differ from RTN's.
     rtn_out, _ = quantize(src, "--method", "rtn", *SCHEME)
@@ -277,7 +286,7 @@ def test_gptq_end_to_end_matches_transformers(arch, data, quantize, wquant_bin, 
     # transformers: compressed-tensors dequantizes on load (GPT-2's Conv1D it
     # cannot replace: there compressed-tensors' compressor unpacks the weights).
     model = data["models"][arch]
-    if arch == "gpt2":
+    if arch == "gpt2" or method != "gptq":  # transformers' loader is checked on GPTQ's outputs
         loaded = quantized_model(model, out)
     else:
         from transformers import CompressedTensorsConfig
@@ -347,6 +356,64 @@ def test_block0_output_error_matches_numpy_and_beats_rtn(arch, data, quantize):
             assert reported[m][name]["method"] == m
             assert reported[m][name]["output_error"] == pytest.approx(err[m], rel=1e-3), (m, name)
         assert err["gptq"] < err["rtn"], name
+
+
+# Block 0's norm -> layers pairs and their norm tensor (name in the output).
+AWQ_NORM_PAIRS = {
+    "llama": [("model.layers.0.input_layernorm", ["q_proj", "k_proj", "v_proj"], "model.layers.0.self_attn."),
+              ("model.layers.0.post_attention_layernorm", ["gate_proj", "up_proj"], "model.layers.0.mlp.")],
+    "opt": [("model.decoder.layers.0.self_attn_layer_norm", ["q_proj", "k_proj", "v_proj"],
+             "model.decoder.layers.0.self_attn."),
+            ("model.decoder.layers.0.final_layer_norm", ["fc1"], "model.decoder.layers.0.")],
+    "gpt2": [("transformer.h.0.ln_1", ["c_attn"], "transformer.h.0.attn."),
+             ("transformer.h.0.ln_2", ["c_fc"], "transformer.h.0.mlp.")],
+    "codegen": [("transformer.h.0.ln_1", ["attn.qkv_proj", "mlp.fc_in"], "transformer.h.0.")],
+}
+
+
+# Layers that are also the previous layer of a linear -> linear pair (llama's
+# up_proj -> down_proj; opt's v_proj -> out_proj; tiny llama's v_proj -> o_proj
+# does not apply: grouped-query attention).
+ROWS_ALSO_SCALED = {"llama": ("mlp.up_proj",), "opt": ("self_attn.v_proj",)}
+
+
+@pytest.mark.parametrize("method", ["awq", "awq-gptq"])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_awq_folding_matches_numpy(arch, method, data, quantize):
+    """AWQ divides a norm's weight (and bias) by s and multiplies the columns
+    of the layers after it by s. s comes back as float norm / written norm;
+    the written layer times diag(1 / s) is then the layer the model really
+    computes, and its output error on transformers' float inputs must be the
+    reported one (the report measures the folded layer on folded inputs: the
+    same number if, and only if, the norm and the layer were folded alike)."""
+    src = data["root"] / arch
+    out, report = quantize(src, "--method", method, *SCHEME, *calibration_flags(data["text"], data["tokenizer"]))
+    reported = {l["layer"]: l for l in report["layers"]}
+    written = load_file(str(out / "model.safetensors"))
+    original = load_file(str(src / "model.safetensors"))
+    key = lambda n: n if n in original else n.removeprefix("transformer.")  # GPT-2 saved without a prefix
+    ids = reference_ids(data["tokenizer"], data["text"])
+    xs, linear = block0_inputs(data["models"][arch], arch, np.array(ids[:TOKENS]).reshape(-1, CONTEXT))
+    weights = decompress(out)
+    scaled = 0
+    for norm, layers, prefix in AWQ_NORM_PAIRS[arch]:
+        s = original[key(norm + ".weight")].astype(np.float64) / written[key(norm + ".weight")].astype(np.float64)
+        if key(norm + ".bias") in original:  # LayerNorm: the bias divided by the same s
+            np.testing.assert_allclose(written[key(norm + ".bias")] * s, original[key(norm + ".bias")],
+                                       rtol=1e-5, atol=1e-7)
+        scaled += np.abs(s - 1).max() > 1e-3
+        for layer in (prefix + l for l in layers):
+            assert reported[layer]["note"].startswith("awq alpha"), reported[layer]
+            if layer.endswith(ROWS_ALSO_SCALED.get(arch, ())):
+                continue  # its rows carry the next pair's 1 / s too: not recoverable from a norm
+            assert (np.abs(s - 1).max() > 1e-3) == (reported[layer]["note"][10:13] != "0.0"), (layer, s)
+            w = tiny_models.weight_out_in(linear[layer]).double().numpy()
+            q = weights[layer].double().numpy() / s
+            err = relative_output_error(w, q, xs[layer])
+            print(f"{arch} {method} {layer}: {reported[layer]['note']}, max |s - 1| {np.abs(s - 1).max():.3f}, "
+                  f"output error {err:.4f} (reported {reported[layer]['output_error']:.4f})")
+            assert reported[layer]["output_error"] == pytest.approx(err, rel=1e-3), layer
+    print(f"{arch}: {scaled} of {len(AWQ_NORM_PAIRS[arch])} block-0 norm pairs scaled")
 
 
 # ---------------------------------------------------------- determinism

@@ -31,9 +31,13 @@
 
 namespace wquant {
 
-enum class QuantMethod { Rtn, Mse, Gptq };
+// awq: AWQ's scales (parts.h, smooth_block) folded into the previous norm or
+// linear layer, then the weighted mse grid; awq-gptq: the same scales, then GPTQ.
+enum class QuantMethod { Rtn, Mse, Gptq, Awq, AwqGptq };
+inline bool uses_gptq(QuantMethod m) { return m == QuantMethod::Gptq || m == QuantMethod::AwqGptq; }
+inline bool uses_awq(QuantMethod m) { return m == QuantMethod::Awq || m == QuantMethod::AwqGptq; }
 
-// Returns "rtn", "mse", "gptq".
+// Returns "rtn", "mse", "gptq", "awq", "awq-gptq".
 const char* method_name(QuantMethod method);
 // Returns the method called `name`; throws Error listing the methods otherwise.
 QuantMethod parse_method(const std::string& name);
@@ -48,6 +52,9 @@ struct CalibrationOptions {
 
 struct CalibrationResult {
   std::map<std::string, PrecomputedLayer> layers;  // by layer (module) name
+  // AWQ: float tensors (norm weights and biases, biases of layers whose
+  // outputs were scaled) to multiply element by element when written.
+  std::map<std::string, std::vector<float>> tensor_scales;
   int64_t windows = 0, tokens = 0;
   double seconds = 0;
 };

@@ -24,11 +24,26 @@ struct TensorClass {
   bool transposed = false;
 };
 
+// An AWQ smoothing pair of a transformer block: `previous` (a norm, or a
+// linear layer whose output feeds only `layers`) has its output channels
+// divided by scales s that `layers`' input columns are multiplied by, which
+// leaves the float model's function unchanged. Names are suffixes of the
+// block's module names ("input_layernorm", "self_attn.q_proj"); the block
+// prefix ("model.layers.3.") is what precedes them.
+struct SmoothingRule {
+  std::string previous;
+  bool previous_is_linear = false;
+  std::vector<std::string> layers;
+};
+
 struct ArchRules {
   std::string model_type;  // as in config.json; "generic" for the fallback
   bool known = false;      // false: the generic rule was used
   // Returns the role of tensor `name` with shape `shape`.
   TensorClass (*classify)(const std::string& name, const Shape& shape) = nullptr;
+  // AWQ's smoothing pairs, in the order they are searched; empty where the
+  // norms cannot take the scales (post-norm BERT: the norm feeds the residual).
+  std::vector<SmoothingRule> smoothing;
 };
 
 // Returns the rules for `model_type`; unknown types get the generic rule:

@@ -40,6 +40,10 @@ struct QuantizeOptions {
   nlohmann::json recipe;
   // By layer name: appended to the layer's note in the report (--target-size's choice).
   std::map<std::string, std::string> notes;
+  // By float tensor name: multipliers, element by element, applied when the
+  // tensor is written (AWQ's scales folded into norms and biases). Throws
+  // Error if one names a quantized tensor or its size differs.
+  std::map<std::string, std::vector<float>> tensor_scales;
 };
 
 struct LayerReport {
