@@ -50,9 +50,10 @@ MINILM = pq.CACHE / "models" / "minilm"
 # (label, wquant flags, methods). "mse-cal" is --method mse with --calibration.
 SCHEMES = [
     ("W8 channel sym", ["--bits", "8"], ["rtn", "gptq"]),
-    ("W4 g128 asym", ["--bits", "4", "--group-size", "128", "--asymmetric"], ["rtn", "mse", "mse-cal", "gptq"]),
+    ("W4 g128 asym", ["--bits", "4", "--group-size", "128", "--asymmetric"],
+     ["rtn", "mse", "mse-cal", "gptq", "awq", "awq-gptq"]),
     # gptq@128: 128 calibration windows, as llm-compressor's GPTQ row beside it.
-    ("W4 g128 sym", ["--bits", "4", "--group-size", "128"], ["rtn", "mse", "gptq", "gptq@128"]),
+    ("W4 g128 sym", ["--bits", "4", "--group-size", "128"], ["rtn", "mse", "gptq", "awq", "gptq@128"]),
     ("W4 g32 asym", ["--bits", "4", "--group-size", "32", "--asymmetric"], ["rtn", "gptq"]),
     # The token embedding (tied lm_head) at W8 as llama.cpp quantizes it: the
     # f16 embedding is 56.6 MB of the other rows' files.
@@ -108,7 +109,7 @@ def wquant_rows(wquant: Path, a, tmp: Path, schemes: list) -> list[dict]:
             windows = int(n) if n else a.windows
             cmd = [wquant, "quantize", GGUF, "-o", out, "--force", "--json", "--no-progress", *flags]
             cmd += ["--method", name.removesuffix("-cal")]
-            if name in ("gptq", "mse-cal"):
+            if name in ("gptq", "mse-cal", "awq", "awq-gptq"):
                 cmd += ["--calibration", a.calibration_text, "--calibration-tokens",
                         str(windows * a.context), "--calibration-context", str(a.context)]
             pq.log("wquant", label, method)
@@ -156,10 +157,10 @@ def goals(res: dict):
         return r.get("kld") if r else None
     lines = []
     rtn = kld("W4 g128 asym", "rtn")
-    best = min(filter(None, [kld("W4 g128 asym", "gptq"), kld("W4 g128 sym", "gptq"),
-                             kld("W4 g128 sym", "gptq@128")]), default=None)
+    best = min(filter(None, [kld(sc, m) for sc in ("W4 g128 asym", "W4 g128 sym")
+                             for m in ("gptq", "gptq@128", "awq", "awq-gptq")]), default=None)
     if rtn and best:
-        lines.append(f"W4 g128: best GPTQ KLD {best:.4f} = {best / rtn:.2f}x RTN's {rtn:.4f} (asym; goal <= 0.5x): "
+        lines.append(f"W4 g128: best calibrated KLD {best:.4f} = {best / rtn:.2f}x RTN's {rtn:.4f} (asym; goal <= 0.5x): "
                      + ("met" if best <= 0.5 * rtn else "missed"))
     llmc = {r["config"]: r for r in res["peers"].get("llmcompressor", {}).get("rows", [])}
     ours = row("W4 g128 sym", "gptq@128")
