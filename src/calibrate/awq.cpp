@@ -52,6 +52,8 @@ double smoothed_error(const std::vector<float>& w, int64_t rows, int64_t cols, c
 void smooth_block(const ArchRules& rules, const CheckpointReader& ckpt, StatsHook& stats,
                   const std::map<std::string, const TensorPlan*>& plan_of, DType scale_dtype, ThreadPool& pool,
                   Smoothing& out) {
+  if (rules.smoothing.empty())
+    for (const auto& l : stats.layers()) out.note[l] = "awq: no smoothing pairs for model_type " + rules.model_type;
   for (const SmoothingRule& rule : rules.smoothing) {
     // This block's prefix, from the first layer of the pair that it observed.
     std::string prefix;
