@@ -148,6 +148,16 @@ def minilm_rows(wquant: Path, a, tmp: Path) -> list[dict]:
     return rows
 
 
+def llmc_rows(res: dict) -> dict:
+    """llm-compressor's rows by configuration name, with and without "@windows"."""
+    out = {}
+    for r in res["peers"].get("llmcompressor", {}).get("rows", []):
+        out[r["config"]] = r
+        if r.get("windows"):
+            out[f"{r['config']}@{r['windows']}"] = r
+    return out
+
+
 def goals(res: dict):
     """Prints issue 9's goals that this run measures, met or not, with the figures."""
     def row(scheme, method):
@@ -162,7 +172,7 @@ def goals(res: dict):
     if rtn and best:
         lines.append(f"W4 g128: best calibrated KLD {best:.4f} = {best / rtn:.2f}x RTN's {rtn:.4f} (asym; goal <= 0.5x): "
                      + ("met" if best <= 0.5 * rtn else "missed"))
-    llmc = {r["config"]: r for r in res["peers"].get("llmcompressor", {}).get("rows", [])}
+    llmc = llmc_rows(res)
     ours = row("W4 g128 sym", "gptq@128")
     for name in ("gptq-w4-g128@128", "awq-w4-g128@4"):
         peer = llmc.get(name)
@@ -227,7 +237,7 @@ def print_doc(res: dict):
     print("|---|---|---|---|---|---|---|---|---|---|")
     fl = p.get("float", {}).get("wquant_eval", {})
     print(f"| float | - | - | {f(p.get('float', {}).get('hf_f32_mb'), 1)} | 0 | {f(fl.get('ppl'))} | 1 | | | |")
-    llmc = {r["config"]: r for r in p.get("llmcompressor", {}).get("rows", [])}
+    llmc = llmc_rows(res)
     labels = list(dict.fromkeys([label for label, _, _ in SCHEMES] + [r["scheme"] for r in res["wquant"]]))
     for label in labels:
         for r in (x for x in res["wquant"] if x["scheme"] == label):
