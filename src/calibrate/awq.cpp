@@ -18,11 +18,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-bool has_tensor(const CheckpointReader& ckpt, const std::string& name) {
-  const auto& ts = ckpt.tensors();
-  return std::any_of(ts.begin(), ts.end(), [&](const TensorInfo& t) { return t.name == name; });
-}
-
 std::vector<float>& ones(std::map<std::string, std::vector<float>>& m, const std::string& key, size_t n) {
   auto it = m.find(key);
   if (it == m.end()) it = m.emplace(key, std::vector<float>(n, 1.0f)).first;
@@ -85,7 +80,7 @@ void smooth_block(const ArchRules& rules, const CheckpointReader& ckpt, StatsHoo
       usable = usable && stats.has(previous) && int64_t(stats.weight(previous).size()) % cols == 0 &&
                int64_t(stats.weight(previous).size()) / cols == int64_t(stats.stats(previous).in);
     else
-      usable = usable && has_tensor(ckpt, previous + ".weight") && numel(ckpt.info(previous + ".weight").shape) == cols;
+      usable = usable && ckpt.has(previous + ".weight") && numel(ckpt.info(previous + ".weight").shape) == cols;
     if (!usable || input.tokens == 0) {
       for (const auto& l : layers) out.note[l] = "awq: " + rule.previous + " does not match, not smoothed";
       continue;
@@ -138,7 +133,7 @@ void smooth_block(const ArchRules& rules, const CheckpointReader& ckpt, StatsHoo
       for (int64_t i = 0; i < cols; ++i)
         for (int64_t j = 0; j < cols; ++j) in->xtx[size_t(i * cols + j)] /= double(s[size_t(i)]) * double(s[size_t(j)]);
     auto divide_tensor = [&](const std::string& tensor) {
-      if (!has_tensor(ckpt, tensor)) return;
+      if (!ckpt.has(tensor)) return;
       std::vector<float>& t = ones(out.tensor_scale, tensor, size_t(cols));
       for (int64_t c = 0; c < cols; ++c) t[size_t(c)] /= s[size_t(c)];
     };

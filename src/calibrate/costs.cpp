@@ -16,17 +16,17 @@ using namespace calibration;
 
 namespace {
 
-// The relative squared error of q against w, rows weighted by row_weight
-// (nullptr: alike): for a layer seen by no calibration input.
-double weight_cost(const std::vector<float>& w, const QuantizedTensor& q, const std::vector<double>* row_weight) {
-  const std::vector<float> d = dequantize(q);
+// The relative squared error of `d` (w's dequantized grid, [rows, cols])
+// against w, rows weighted by row_weight (nullptr: alike).
+double weight_cost(const std::vector<float>& w, const std::vector<float>& d, int64_t rows, int64_t cols,
+                   const std::vector<double>* row_weight) {
   double e = 0, total = 0;
-  for (int64_t r = 0; r < q.rows; ++r) {
+  for (int64_t r = 0; r < rows; ++r) {
     const double k = row_weight ? (*row_weight)[size_t(r)] : 1.0;
     if (k == 0) continue;
     double er = 0, tr = 0;
-    for (int64_t c = 0; c < q.cols; ++c) {
-      const double wv = w[size_t(r * q.cols + c)], dv = wv - d[size_t(r * q.cols + c)];
+    for (int64_t c = 0; c < cols; ++c) {
+      const double wv = w[size_t(r * cols + c)], dv = wv - d[size_t(r * cols + c)];
       er += dv * dv, tr += wv * wv;
     }
     e += k * er, total += k * tr;
@@ -177,17 +177,20 @@ LayerCosts measure_costs(const CheckpointReader& ckpt, const Plan& plan, const s
     }
     std::sort(sizes.begin(), sizes.end());
     if (!sizes.empty()) m.probe = sizes[(sizes.size() - 1) / 2].second;
+    // H in f32 and ||W X||^2 once per layer, not per option.
+    const std::vector<float> hf = h ? std::vector<float>(h->begin(), h->end()) : std::vector<float>();
+    const double energy = h ? quadratic_form(w, m.rows, m.cols, hf, pool) : 0.0;
     for (size_t o = 0; o < budget.size(); ++o) {
       if (!schemes[o]) continue;
-      const QuantizedTensor q = mse_grid(w, m.rows, m.cols, *schemes[o], plan.float_dtype, importance, pool);
-      if (h) {
-        const double e = output_error(w, q, *h, pool);
-        m.rel[o] = e * e;
-        if (row_weight) m.rel[o] += weight_cost(w, q, row_weight);  // a tied embedding's lookup role
-      } else {
-        m.rel[o] = weight_cost(w, q, row_weight);
+      std::vector<float> d = dequantize(mse_grid(w, m.rows, m.cols, *schemes[o], plan.float_dtype, importance, pool));
+      // The weight error for a lookup role or a layer no input reached.
+      m.rel[o] = row_weight || !h ? weight_cost(w, d, m.rows, m.cols, row_weight) : 0.0;
+      if (h) {  // ||(W - Q) X||^2 / ||W X||^2 (added to a tied embedding's lookup error)
+        std::vector<float> diff(w.size());
+        for (size_t i = 0; i < w.size(); ++i) diff[i] = w[i] - d[i];
+        m.rel[o] += energy > 0 ? std::max(0.0, quadratic_form(diff, m.rows, m.cols, hf, pool)) / energy : 0.0;
       }
-      if (o == m.probe) m.probe_weight = dequantize(q);
+      if (o == m.probe) m.probe_weight = std::move(d);
     }
     return m;
   };

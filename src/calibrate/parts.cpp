@@ -76,10 +76,7 @@ Session open_session(const CheckpointReader& ckpt, const std::vector<int32_t>& t
     fail(options.text_name, ": ", usable, " tokens",
          usable < int64_t(tokens.size()) ? " allowed by --calibration-tokens" : "",
          ", less than one window of ", options.context, " (--calibration-context)");
-  const auto& config = ckpt.config();
-  const std::string type = config.is_object() && config.contains("model_type") && config["model_type"].is_string()
-                               ? config["model_type"].get<std::string>()
-                               : "";
+  const std::string type = ckpt.model_type();
   const auto runnable = supported_block_models();
   if (std::find(runnable.begin(), runnable.end(), type) == runnable.end()) {
     std::string list;

@@ -27,10 +27,7 @@ int run_inspect(const InspectArgs& a) {
     by_type[t.stored_type].first++;
     by_type[t.stored_type].second += t.stored_bytes;
   }
-  const std::string model_type =
-      config.is_object() && config.contains("model_type") && config["model_type"].is_string()
-          ? config["model_type"].get<std::string>()
-          : "(none)";
+  const std::string model_type = ckpt->model_type().empty() ? "(none)" : ckpt->model_type();
   const bool quantized = config.is_object() && config.contains("quantization_config");
   if (a.json) {
     nlohmann::json tensors = nlohmann::json::array();

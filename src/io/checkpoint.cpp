@@ -46,6 +46,18 @@ const TensorInfo& CheckpointReader::info(const std::string& name) const {
   fail(path(), ": no tensor named ", name);
 }
 
+bool CheckpointReader::has(const std::string& name) const {
+  for (const auto& t : tensors())
+    if (t.name == name) return true;
+  return false;
+}
+
+std::string CheckpointReader::model_type() const {
+  const auto& c = config();
+  return c.is_object() && c.contains("model_type") && c["model_type"].is_string() ? c["model_type"].get<std::string>()
+                                                                                   : "";
+}
+
 std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path) {
   std::error_code ec;
   const auto status = fs::status(path, ec);

@@ -15,10 +15,7 @@ std::vector<std::string> supported_block_models() {
 }
 
 std::unique_ptr<BlockModel> load_block_model(const CheckpointReader& ckpt, int64_t context) {
-  const auto& c = ckpt.config();
-  const std::string type = c.is_object() && c.contains("model_type") && c["model_type"].is_string()
-                               ? c["model_type"].get<std::string>()
-                               : "";
+  const std::string type = ckpt.model_type();
   const auto encoders = supported_encoders();
   if (std::find(encoders.begin(), encoders.end(), type) != encoders.end()) return load_encoder(ckpt);
   const auto decoders = supported_causal_lms();

@@ -49,7 +49,7 @@ Linear DecoderBase::load_lm_head(const CheckpointReader& ckpt, const Quantizatio
                                  const Linear& embeddings, int64_t in) const {
   if (has_weight(ckpt, "lm_head"))
     return Linear::load(ckpt, quant, "lm_head", config_.vocab_size, in,
-                        has_tensor(ckpt, "lm_head.bias"));
+                        ckpt.has("lm_head.bias"));
   if (config_.tie_word_embeddings) return embeddings;
   fail(ckpt.path(), ": no lm_head.weight and tie_word_embeddings is false");
 }

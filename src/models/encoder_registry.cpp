@@ -28,10 +28,7 @@ std::vector<std::string> supported_encoders() {
 }
 
 std::unique_ptr<Encoder> load_encoder(const CheckpointReader& ckpt) {
-  const auto& c = ckpt.config();
-  const std::string type = c.is_object() && c.contains("model_type") && c["model_type"].is_string()
-                               ? c["model_type"].get<std::string>()
-                               : "";
+  const std::string type = ckpt.model_type();
   for (const auto& e : kEncoders)
     if (type == e.model_type) return e.make(ckpt);
   std::string list;

@@ -33,10 +33,7 @@ std::vector<std::string> supported_causal_lms() {
 }
 
 std::unique_ptr<CausalLM> load_causal_lm(const CheckpointReader& ckpt, int64_t context) {
-  const auto& c = ckpt.config();
-  const std::string type = c.is_object() && c.contains("model_type") && c["model_type"].is_string()
-                               ? c["model_type"].get<std::string>()
-                               : "";
+  const std::string type = ckpt.model_type();
   for (const auto& e : kModels)
     if (type == e.model_type) return e.make(ckpt, context);
   std::string list;

@@ -7,13 +7,8 @@
 
 namespace wquant {
 
-bool has_tensor(const CheckpointReader& ckpt, const std::string& name) {
-  const auto& ts = ckpt.tensors();
-  return std::any_of(ts.begin(), ts.end(), [&](const TensorInfo& t) { return t.name == name; });
-}
-
 bool has_weight(const CheckpointReader& ckpt, const std::string& layer) {
-  return has_tensor(ckpt, layer + ".weight") || has_tensor(ckpt, layer + ".weight_packed");
+  return ckpt.has(layer + ".weight") || ckpt.has(layer + ".weight_packed");
 }
 
 std::vector<float> load_vector(const CheckpointReader& ckpt, const std::string& name, int64_t n) {

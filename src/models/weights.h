@@ -9,9 +9,6 @@
 
 namespace wquant {
 
-// Returns true if the checkpoint has a tensor called `name`.
-bool has_tensor(const CheckpointReader& ckpt, const std::string& name);
-
 // Returns true if the checkpoint has the weight of layer `layer`, float
 // (`layer.weight`) or quantized (`layer.weight_packed`).
 bool has_weight(const CheckpointReader& ckpt, const std::string& layer);

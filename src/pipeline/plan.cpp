@@ -143,9 +143,7 @@ Plan build_plan(const CheckpointReader& ckpt, const PlanOptions& options) {
   if (config.is_object() && config.contains("quantization_config"))
     fail(ckpt.path(), ": already quantized (config.json has a quantization_config); "
          "quantize the float original instead");
-  std::string model_type;
-  if (config.is_object() && config.contains("model_type") && config["model_type"].is_string())
-    model_type = config["model_type"].get<std::string>();
+  const std::string model_type = ckpt.model_type();
 
   Plan plan;
   plan.rules = arch_rules_for(model_type);

@@ -55,6 +55,10 @@ class CheckpointReader {
 
   // Returns the info for `name`. Throws Error naming the checkpoint if absent.
   const TensorInfo& info(const std::string& name) const;
+  // Returns true if the checkpoint has a tensor called `name`.
+  bool has(const std::string& name) const;
+  // Returns config.json's "model_type", or "" when it has none (or not a string).
+  std::string model_type() const;
 };
 
 // Opens a checkpoint: a *.safetensors file, a *.gguf file, or a directory
