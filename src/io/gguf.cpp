@@ -327,7 +327,7 @@ void GgufFile::release(const GgufTensorInfo& t) const {
 std::vector<float> GgufFile::dequantize(const GgufTensorInfo& t) const {
   if (!ggml_can_dequantize(t.type)) {
     fail(path(), ": tensor '", t.name, "': ggml type ", ggml_type_name(t.type),
-         " cannot be dequantized (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q6_K)");
+         " cannot be dequantized (supported: ", ggml_dequantizable_names(), ")");
   }
   std::vector<float> out(size_t(numel(t.shape())));
   dequantize_ggml(t.type, raw(t), out.size(), out.data());

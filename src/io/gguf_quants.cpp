@@ -1,11 +1,12 @@
 // ggml tensor types: names, block layouts, and scalar reference dequantizers
-// for F32, F16, BF16, Q8_0, Q4_0, Q4_1 and Q6_K, following ggml-quants.c
-// (dequantize_row_*). Results are bit-identical to ggml's and to the `gguf`
-// Python package's numpy dequantizers, whatever the evaluation order or
-// fused multiply-adds: every product is exact in f32 (an f16 d has 11
-// significant bits; times Q8_0's 8-bit q, or Q6_K's 8-bit scale and 6-bit
+// for F32, F16, BF16 and the 32-value block types Q8_0, Q4_0, Q4_1, Q5_0,
+// Q5_1, IQ4_NL, following ggml-quants.c (dequantize_row_*); the 256-value
+// K-quants are in gguf_kquants.cpp. Results are bit-identical to ggml's and to
+// the `gguf` Python package's numpy dequantizers, whatever the evaluation
+// order or fused multiply-adds: every product is exact in f32 (an f16 d has
+// 11 significant bits; times Q8_0's 8-bit q, or Q6_K's 8-bit scale and 6-bit
 // q = 11 + 7 + 5 magnitude bits, stays within f32's 24), so the only rounding
-// is Q4_1's single add of m.
+// is the single add of a minimum (Q4_1, Q5_1, and the K-quants' - dmin * m).
 //
 // All multi-byte fields are little-endian, like the files. The block structs
 // are read by memcpy into a local, so the host must be little-endian too.
@@ -15,12 +16,11 @@
 #include "wquant/core/error.h"
 #include "wquant/core/half.h"
 #include "wquant/io/gguf.h"
+#include "gguf_blocks.h"
 
 namespace wquant {
 namespace {
 
-static_assert(std::endian::native == std::endian::little,
-              "GGUF blocks are little-endian and read by memcpy");
 
 // Q8_0: 32 values. bytes 0-1: d (f16); bytes 2-33: qs, int8 value i at byte 2+i.
 // value[i] = qs[i] * d
@@ -48,30 +48,33 @@ struct BlockQ4_1 {
 };
 static_assert(sizeof(BlockQ4_1) == 20);
 
-// Q6_K: a 256-value superblock of 16 sub-blocks of 16 values, each value a
-// 6-bit q in [0, 63]. bytes 0-127: ql (low 4 bits), bytes 128-191: qh (high
-// 2 bits), bytes 192-207: scales (int8, one per sub-block), bytes 208-209: d
-// (f16).  value[k] = d * scales[k / 16] * (q[k] - 32)
-// The 256 values are two halves of 128; in half h (ql += 64h, qh += 32h),
-// for l in [0, 32):
-//   q[128h + l +  0] = (ql[l]      & 0xF) | ((qh[l] >> 0) & 3) << 4
-//   q[128h + l + 32] = (ql[l + 32] & 0xF) | ((qh[l] >> 2) & 3) << 4
-//   q[128h + l + 64] = (ql[l]      >> 4)  | ((qh[l] >> 4) & 3) << 4
-//   q[128h + l + 96] = (ql[l + 32] >> 4)  | ((qh[l] >> 6) & 3) << 4
-struct BlockQ6_K {
-  uint8_t ql[128];
-  uint8_t qh[64];
-  int8_t scales[16];
+// Q5_0: 32 values. bytes 0-1: d (f16); bytes 2-5: qh (u32, bit j = the
+// fifth bit of value j); bytes 6-21: qs, nibbles as in Q4_0.
+// value = (nibble | qh bit << 4) - 16) * d
+struct BlockQ5_0 {
   uint16_t d;
+  uint8_t qh[4];
+  uint8_t qs[16];
 };
-static_assert(sizeof(BlockQ6_K) == 210);
+static_assert(sizeof(BlockQ5_0) == 22);
 
-template <class Block>
-Block load_block(const uint8_t* src, size_t index) {
-  Block b;
-  std::memcpy(&b, src + index * sizeof(Block), sizeof(Block));
-  return b;
-}
+// Q5_1: 32 values. bytes 0-1: d, 2-3: m (f16); bytes 4-7: qh; bytes 8-23: qs.
+// value = (nibble | qh bit << 4) * d + m
+struct BlockQ5_1 {
+  uint16_t d;
+  uint16_t m;
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockQ5_1) == 24);
+
+// IQ4_NL: 32 values, nibbles as in Q4_0 indexing a non-linear table.
+// value = d * kIq4Values[nibble]
+struct BlockIq4Nl {
+  uint16_t d;
+  uint8_t qs[16];
+};
+static_assert(sizeof(BlockIq4Nl) == 18);
 
 void dequantize_q8_0(const uint8_t* src, size_t blocks, float* out) {
   for (size_t i = 0; i < blocks; ++i) {
@@ -92,6 +95,52 @@ void dequantize_q4_0(const uint8_t* src, size_t blocks, float* out) {
   }
 }
 
+uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+void dequantize_q5_0(const uint8_t* src, size_t blocks, float* out) {
+  for (size_t i = 0; i < blocks; ++i) {
+    const auto b = load_block<BlockQ5_0>(src, i);
+    const float d = f16_to_f32(b.d);
+    const uint32_t qh = load_u32(b.qh);
+    for (int j = 0; j < 16; ++j) {
+      const int lo = (b.qs[j] & 0x0F) | int((qh >> j) & 1) << 4;
+      const int hi = (b.qs[j] >> 4) | int((qh >> (j + 16)) & 1) << 4;
+      out[32 * i + j] = float(lo - 16) * d;
+      out[32 * i + j + 16] = float(hi - 16) * d;
+    }
+  }
+}
+
+void dequantize_q5_1(const uint8_t* src, size_t blocks, float* out) {
+  for (size_t i = 0; i < blocks; ++i) {
+    const auto b = load_block<BlockQ5_1>(src, i);
+    const float d = f16_to_f32(b.d);
+    const float m = f16_to_f32(b.m);
+    const uint32_t qh = load_u32(b.qh);
+    for (int j = 0; j < 16; ++j) {
+      const int lo = (b.qs[j] & 0x0F) | int((qh >> j) & 1) << 4;
+      const int hi = (b.qs[j] >> 4) | int((qh >> (j + 16)) & 1) << 4;
+      out[32 * i + j] = float(lo) * d + m;
+      out[32 * i + j + 16] = float(hi) * d + m;
+    }
+  }
+}
+
+void dequantize_iq4_nl(const uint8_t* src, size_t blocks, float* out) {
+  for (size_t i = 0; i < blocks; ++i) {
+    const auto b = load_block<BlockIq4Nl>(src, i);
+    const float d = f16_to_f32(b.d);
+    for (int j = 0; j < 16; ++j) {
+      out[32 * i + j] = d * float(kIq4Values[b.qs[j] & 0x0F]);
+      out[32 * i + j + 16] = d * float(kIq4Values[b.qs[j] >> 4]);
+    }
+  }
+}
+
 void dequantize_q4_1(const uint8_t* src, size_t blocks, float* out) {
   for (size_t i = 0; i < blocks; ++i) {
     const auto b = load_block<BlockQ4_1>(src, i);
@@ -100,35 +149,6 @@ void dequantize_q4_1(const uint8_t* src, size_t blocks, float* out) {
     for (int j = 0; j < 16; ++j) {
       out[32 * i + j] = float(b.qs[j] & 0x0F) * d + m;
       out[32 * i + j + 16] = float(b.qs[j] >> 4) * d + m;
-    }
-  }
-}
-
-void dequantize_q6_k(const uint8_t* src, size_t blocks, float* out) {
-  for (size_t i = 0; i < blocks; ++i) {
-    const auto b = load_block<BlockQ6_K>(src, i);
-    const float d = f16_to_f32(b.d);
-    float* y = out + 256 * i;
-    for (int half = 0; half < 2; ++half) {
-      const uint8_t* ql = b.ql + 64 * half;
-      const uint8_t* qh = b.qh + 32 * half;
-      const int8_t* sc = b.scales + 8 * half;
-      for (int l = 0; l < 32; ++l) {
-        const int is = l / 16;
-        const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-        const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        const float d1 = d * float(sc[is + 0]);
-        const float d2 = d * float(sc[is + 2]);
-        const float d3 = d * float(sc[is + 4]);
-        const float d4 = d * float(sc[is + 6]);
-        y[l + 0] = d1 * float(q1);
-        y[l + 32] = d2 * float(q2);
-        y[l + 64] = d3 * float(q3);
-        y[l + 96] = d4 * float(q4);
-      }
-      y += 128;
     }
   }
 }
@@ -151,6 +171,8 @@ std::string ggml_type_name(uint32_t type) {
     case GgmlType::Q5_K: return "Q5_K";
     case GgmlType::Q6_K: return "Q6_K";
     case GgmlType::Q8_K: return "Q8_K";
+    case GgmlType::IQ4_NL: return "IQ4_NL";
+    case GgmlType::IQ4_XS: return "IQ4_XS";
     case GgmlType::BF16: return "BF16";
   }
   return cat("type", type);
@@ -174,6 +196,8 @@ std::optional<GgmlBlockLayout> ggml_block_layout(uint32_t type) {
     case GgmlType::Q5_K: return GgmlBlockLayout{256, 176};
     case GgmlType::Q6_K: return GgmlBlockLayout{256, 210};
     case GgmlType::Q8_K: return GgmlBlockLayout{256, 292};
+    case GgmlType::IQ4_NL: return GgmlBlockLayout{32, 18};
+    case GgmlType::IQ4_XS: return GgmlBlockLayout{256, 136};
   }
   return std::nullopt;
 }
@@ -182,17 +206,26 @@ bool ggml_can_dequantize(uint32_t type) {
   switch (GgmlType(type)) {
     case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
     case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q4_1:
-    case GgmlType::Q6_K:
+    case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::IQ4_NL:
+    case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K:
+    case GgmlType::Q5_K: case GgmlType::Q6_K: case GgmlType::IQ4_XS:
       return true;
     default:
       return false;
   }
 }
 
+std::string ggml_dequantizable_names() {
+  std::string names;
+  for (uint32_t type = 0; type < 64; ++type)
+    if (ggml_can_dequantize(type)) names += (names.empty() ? "" : ", ") + ggml_type_name(type);
+  return names;
+}
+
 void dequantize_ggml(uint32_t type, const uint8_t* src, size_t n, float* out) {
   if (!ggml_can_dequantize(type)) {
-    fail("dequantization of ggml type ", ggml_type_name(type),
-         " is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q6_K)");
+    fail("dequantization of ggml type ", ggml_type_name(type), " is not supported (supported: ",
+         ggml_dequantizable_names(), ")");
   }
   const GgmlBlockLayout layout = *ggml_block_layout(type);
   if (n % layout.values != 0) {
@@ -221,7 +254,15 @@ void dequantize_ggml(uint32_t type, const uint8_t* src, size_t n, float* out) {
     case GgmlType::Q8_0: return dequantize_q8_0(src, blocks, out);
     case GgmlType::Q4_0: return dequantize_q4_0(src, blocks, out);
     case GgmlType::Q4_1: return dequantize_q4_1(src, blocks, out);
+    case GgmlType::Q5_0: return dequantize_q5_0(src, blocks, out);
+    case GgmlType::Q5_1: return dequantize_q5_1(src, blocks, out);
+    case GgmlType::IQ4_NL: return dequantize_iq4_nl(src, blocks, out);
+    case GgmlType::Q2_K: return dequantize_q2_k(src, blocks, out);
+    case GgmlType::Q3_K: return dequantize_q3_k(src, blocks, out);
+    case GgmlType::Q4_K: return dequantize_q4_k(src, blocks, out);
+    case GgmlType::Q5_K: return dequantize_q5_k(src, blocks, out);
     case GgmlType::Q6_K: return dequantize_q6_k(src, blocks, out);
+    case GgmlType::IQ4_XS: return dequantize_iq4_xs(src, blocks, out);
     default: break;
   }
 }

@@ -1,0 +1,115 @@
+"""wquant's ggml dequantizers against the `gguf` package's numpy dequantizers,
+bit for bit (0 ulp), for every type wquant reads.
+
+(a) Every type on random blocks: each block's bytes are random, its f16 scale
+    fields (d, m, dmin) any finite f16, subnormals included; a GGUF file made
+    by gguf.GGUFWriter holds one tensor per type, tests/tools/gguf_dequant
+    dequantizes it with wquant, gguf.quants.dequantize is the reference.
+    Random bytes reach every bit pattern of every quant and scale field, which
+    the files llama.cpp writes do not.
+(b) Files llama.cpp made: llama-quantize (the one bench/ builds from the
+    llama-cpp-python sdist, scripts/fetch_peers.sh) turns the F32 GGUF of the
+    default model into each type; skipped, with the reason, when that build is
+    not on this machine.
+Why bit-exact is the right tolerance: every product in these formats is exact
+in f32 (see src/io/gguf_quants.cpp), so the only rounding is one subtraction
+or addition of a minimum, the same in both.
+"""
+import subprocess
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from conftest import CACHE, run
+from test_gguf_oracle import assert_bit_equal
+
+# type -> byte offsets of its f16 scale fields within a block (ggml-common.h).
+F16_FIELDS = {
+    "Q4_0": [0], "Q4_1": [0, 2], "Q5_0": [0], "Q5_1": [0, 2], "Q8_0": [0], "IQ4_NL": [0],
+    "Q2_K": [80, 82], "Q3_K": [108], "Q4_K": [0, 2], "Q5_K": [0, 2], "Q6_K": [208], "IQ4_XS": [0],
+}
+
+
+def random_blocks(qtype, n_blocks: int, rng) -> np.ndarray:
+    import gguf
+    values, size = gguf.GGML_QUANT_SIZES[qtype]
+    blocks = rng.integers(0, 256, size=(n_blocks, size), dtype=np.uint8)
+    for off in F16_FIELDS[qtype.name]:
+        h = rng.integers(0, 1 << 16, size=n_blocks, dtype=np.uint16)
+        finite = (h & 0x7C00) != 0x7C00  # exponent all ones: inf or NaN
+        h = np.where(finite, h, h & 0x83FF)  # -> exponent 0: a subnormal
+        blocks[:, off:off + 2] = h.view(np.uint8).reshape(n_blocks, 2)
+    return blocks
+
+
+def test_every_type_on_random_blocks_equals_gguf_package(tool_bin, tmp_path):
+    import gguf
+    rng = np.random.default_rng(9)
+    path = tmp_path / "random.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    expected = {}
+    for name in F16_FIELDS:
+        qtype = gguf.GGMLQuantizationType[name]
+        values, _ = gguf.GGML_QUANT_SIZES[qtype]
+        rows, row_blocks = 3, 1024 // values if values < 256 else 4
+        raw = random_blocks(qtype, rows * row_blocks, rng).reshape(rows, -1)
+        writer.add_tensor(name, raw, raw_dtype=qtype)
+        expected[name] = gguf.quants.dequantize(raw, qtype).astype(np.float32)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    out = tmp_path / "ours.safetensors"
+    run([tool_bin("gguf_dequant"), path, out])
+    ours = load_file(str(out))
+    assert sorted(ours) == sorted(expected)
+    for name, ref in expected.items():
+        assert_bit_equal(np.ascontiguousarray(ours[name]), np.ascontiguousarray(ref), name)
+
+
+def test_unknown_type_is_named(tool_bin, tmp_path):
+    """A type the reader knows the layout of but cannot dequantize (Q8_1,
+    ggml's intermediate type) is refused naming file, tensor and type."""
+    import gguf
+    path = tmp_path / "q8_1.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_tensor("w", np.zeros((2, 40), np.uint8), raw_dtype=gguf.GGMLQuantizationType.Q8_1)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    p = run([tool_bin("gguf_dequant"), path, tmp_path / "o.safetensors"], check=False)
+    assert p.returncode == 1
+    assert "q8_1.gguf" in p.stderr and "'w'" in p.stderr and "Q8_1" in p.stderr, p.stderr
+
+
+LLAMA_QUANTIZE = CACHE / "peers" / "llama.cpp-0.3.36" / "build" / "bin" / "llama-quantize"
+F32_GGUF = CACHE / "calib-bench" / "smollm2-135m-f32.gguf"
+# Three files hold every type wquant reads except Q2_K (llama.cpp's Q2_K falls
+# back to Q3_K/Q4_0 on this model's 576-wide rows, not multiples of 256; the
+# random blocks above cover it): Q3_K_M has Q4_0, Q4_K, Q5_0, Q5_1, Q5_K and
+# Q8_0 tensors, Q4_K_M Q6_K, IQ4_XS IQ4_NL and IQ4_XS (measured).
+LLAMA_TYPES = ["Q3_K_M", "Q4_K_M", "IQ4_XS"]
+
+
+@pytest.mark.parametrize("ftype", LLAMA_TYPES)
+def test_llama_quantize_files_equal_gguf_package(tool_bin, tmp_path, ftype):
+    if not (LLAMA_QUANTIZE.exists() and F32_GGUF.exists()):
+        pytest.skip(f"{LLAMA_QUANTIZE} or {F32_GGUF} missing: built by bench/peers_quality.py")
+    import gguf
+    path = tmp_path / f"{ftype}.gguf"
+    subprocess.run([str(LLAMA_QUANTIZE), str(F32_GGUF), str(path), ftype, "2"], check=True,
+                   capture_output=True)
+    out = tmp_path / "ours.safetensors"
+    run([tool_bin("gguf_dequant"), path, out], timeout=300)
+    ours = load_file(str(out))
+    reader = gguf.GGUFReader(str(path))
+    types = set()
+    for t in reader.tensors:
+        types.add(t.tensor_type.name)
+        ref = gguf.quants.dequantize(t.data, t.tensor_type)
+        ref = np.ascontiguousarray(ref.reshape(tuple(reversed(t.shape.tolist()))), np.float32)
+        assert_bit_equal(np.ascontiguousarray(ours[t.name]), ref, f"{ftype} {t.name}")
+    assert len(ours) == len(reader.tensors)
+    print(ftype, sorted(types))
