@@ -174,24 +174,6 @@ uint64_t alignment_of(const std::map<std::string, GgufValue>& metadata,
   return uint64_t(a);
 }
 
-// Returns s with control bytes written as \xNN, so a corrupt key or tensor
-// name cannot break an error message's single line.
-std::string printable(std::string_view s) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : s) {
-    const auto u = uint8_t(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 Shape GgufTensorInfo::shape() const {

@@ -19,6 +19,7 @@
 #include <cmath>
 
 #include "wquant/core/error.h"
+#include "wquant/io/json_number.h"
 #include "wquant/models/config.h"
 #include "wquant/models/encoder.h"
 #include "wquant/kernels/attention.h"
@@ -40,8 +41,8 @@ EncoderConfig bert_config_from_json(const nlohmann::json& c, const std::string& 
   m.num_heads = config_positive_int(c, "num_attention_heads", where);
   m.intermediate_size = config_positive_int(c, "intermediate_size", where);
   m.max_positions = config_positive_int(c, "max_position_embeddings", where);
-  m.type_vocab_size = c.value("type_vocab_size", int64_t(2));
-  m.layer_norm_eps = c.value("layer_norm_eps", 1e-12f);
+  m.type_vocab_size = json_int_or(c, "type_vocab_size", 2, 1, INT32_MAX, where + ": config key");
+  m.layer_norm_eps = json_float_or(c, "layer_norm_eps", 1e-12f, where + ": config key");
   if (m.hidden_size % m.num_heads != 0)
     fail(where, ": hidden_size ", m.hidden_size, " is not a multiple of num_attention_heads ",
          m.num_heads);

@@ -1,12 +1,12 @@
 #include "wquant/models/config.h"
 
 #include "wquant/core/error.h"
+#include "wquant/io/json_number.h"
 
 namespace wquant {
 int64_t config_positive_int(const nlohmann::json& c, const char* key, const std::string& where) {
-  if (!c.contains(key) || !c[key].is_number_integer() || c[key].get<int64_t>() <= 0)
-    fail(where, ": config key '", key, "' missing or not a positive integer");
-  return c[key].get<int64_t>();
+  if (!c.contains(key) || c[key].is_null()) fail(where, ": config key '", key, "' missing");
+  return json_int(c[key], 1, INT32_MAX, cat(where, ": config key '", key, "'"));
 }
 
 int64_t config_positive_int(const nlohmann::json& c, std::initializer_list<const char*> keys,
@@ -19,11 +19,12 @@ int64_t config_positive_int(const nlohmann::json& c, std::initializer_list<const
   fail(where, ": config key ", names, " missing or not a positive integer");
 }
 
-int32_t config_token_id(const nlohmann::json& c, const char* key) {
+int32_t config_token_id(const nlohmann::json& c, const char* key, const std::string& where) {
   if (!c.contains(key)) return -1;
   const auto& v = c[key];
-  if (v.is_number_integer()) return v.get<int32_t>();
-  if (v.is_array() && !v.empty() && v[0].is_number_integer()) return v[0].get<int32_t>();
+  const std::string what = cat(where, ": config key '", key, "'");
+  if (v.is_number()) return int32_t(json_int(v, -1, INT32_MAX, what));
+  if (v.is_array() && !v.empty() && v[0].is_number()) return int32_t(json_int(v[0], -1, INT32_MAX, what));
   return -1;
 }
 
@@ -41,16 +42,16 @@ ModelConfig llama_config_from_json(const nlohmann::json& c, const std::string& w
   m.head_dim = c.contains("head_dim") && !c["head_dim"].is_null() ? config_positive_int(c, "head_dim", where)
                                                                    : m.hidden_size / m.num_heads;
   m.vocab_size = config_positive_int(c, "vocab_size", where);
-  m.max_positions = c.value("max_position_embeddings", int64_t(2048));
-  m.rms_norm_eps = c.value("rms_norm_eps", 1e-6f);
-  float theta = c.value("rope_theta", 0.0f);
+  m.max_positions = json_int_or(c, "max_position_embeddings", 2048, 1, INT32_MAX, where + ": config key");
+  m.rms_norm_eps = json_float_or(c, "rms_norm_eps", 1e-6f, where + ": config key");
+  float theta = json_float_or(c, "rope_theta", 0.0f, where + ": config key");
   if (theta == 0 && c.contains("rope_parameters") && c["rope_parameters"].is_object())
-    theta = c["rope_parameters"].value("rope_theta", 0.0f);
+    theta = json_float_or(c["rope_parameters"], "rope_theta", 0.0f, where + ": config key rope_parameters");
   m.rope_theta = theta > 0 ? theta : 10000.0f;
   m.tie_word_embeddings = c.value("tie_word_embeddings", false);
   m.attention_bias = c.value("attention_bias", m.model_type == "qwen2");
-  m.bos_token_id = config_token_id(c, "bos_token_id");
-  m.eos_token_id = config_token_id(c, "eos_token_id");
+  m.bos_token_id = config_token_id(c, "bos_token_id", where);
+  m.eos_token_id = config_token_id(c, "eos_token_id", where);
   if (m.num_heads % m.num_kv_heads != 0)
     fail(where, ": num_attention_heads ", m.num_heads, " is not a multiple of num_key_value_heads ",
          m.num_kv_heads);
@@ -72,10 +73,10 @@ ModelConfig gpt_style_config_from_json(const nlohmann::json& c, const std::strin
                             : 4 * m.hidden_size;
   m.vocab_size = config_positive_int(c, "vocab_size", where);
   m.max_positions = config_positive_int(c, {"n_positions", "max_position_embeddings"}, where);
-  m.layer_norm_eps = c.value("layer_norm_epsilon", 1e-5f);
+  m.layer_norm_eps = json_float_or(c, "layer_norm_epsilon", 1e-5f, where + ": config key");
   m.tie_word_embeddings = c.value("tie_word_embeddings", tied_by_default);
-  m.bos_token_id = config_token_id(c, "bos_token_id");
-  m.eos_token_id = config_token_id(c, "eos_token_id");
+  m.bos_token_id = config_token_id(c, "bos_token_id", where);
+  m.eos_token_id = config_token_id(c, "eos_token_id", where);
   if (m.hidden_size % m.num_heads != 0)
     fail(where, ": n_embd ", m.hidden_size, " is not a multiple of n_head ", m.num_heads);
   m.head_dim = m.hidden_size / m.num_heads;

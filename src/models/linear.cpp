@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "wquant/core/error.h"
+#include "wquant/io/json_number.h"
 #include "wquant/kernels/linear.h"
 #include "wquant/quant/pack.h"
 
@@ -47,7 +48,8 @@ QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::stri
     if (w.value("type", "int") != "int")
       fail(where, ": config group ", gname, ": weight type ", w.value("type", ""), " is not supported");
     Group group;
-    group.scheme.bits = w.value("num_bits", 8);
+    const std::string what = cat(where, ": config group ", gname);
+    group.scheme.bits = int(json_int_or(w, "num_bits", 8, 1, 8, what + ": weights"));
     group.scheme.symmetric = w.value("symmetric", true);
     const std::string strategy = w.value("strategy", "channel");
     if (strategy == "tensor") {
@@ -56,9 +58,9 @@ QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::stri
       group.scheme.granularity = Granularity::PerChannel;
     } else if (strategy == "group") {
       group.scheme.granularity = Granularity::PerGroup;
-      if (!w.contains("group_size") || !w["group_size"].is_number_integer())
-        fail(where, ": config group ", gname, ": strategy group without an integer group_size");
-      group.scheme.group_size = w["group_size"].get<int64_t>();
+      if (!w.contains("group_size") || w["group_size"].is_null())
+        fail(what, ": strategy group without a group_size");
+      group.scheme.group_size = json_int(w["group_size"], 1, INT32_MAX, what + ": weights 'group_size'");
     } else {
       fail(where, ": config group ", gname, ": strategy ", strategy, " is not supported");
     }

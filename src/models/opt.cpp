@@ -45,8 +45,8 @@ ModelConfig opt_config_from_json(const nlohmann::json& c, const std::string& whe
   m.max_positions = config_positive_int(c, "max_position_embeddings", where);
   m.layer_norm_eps = 1e-5f;  // torch.nn.LayerNorm's default; OPT's config has no field
   m.tie_word_embeddings = c.value("tie_word_embeddings", true);
-  m.bos_token_id = config_token_id(c, "bos_token_id");
-  m.eos_token_id = config_token_id(c, "eos_token_id");
+  m.bos_token_id = config_token_id(c, "bos_token_id", where);
+  m.eos_token_id = config_token_id(c, "eos_token_id", where);
   if (m.hidden_size % m.num_heads != 0)
     fail(where, ": hidden_size ", m.hidden_size, " is not a multiple of num_attention_heads ",
          m.num_heads);

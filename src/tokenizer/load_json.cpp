@@ -9,6 +9,7 @@
 
 #include "pipeline.h"
 #include "wquant/core/error.h"
+#include "wquant/io/json_number.h"
 
 namespace wquant {
 namespace {
@@ -33,11 +34,17 @@ std::string type_of(const json& j, const std::string& path, const char* what) {
   return it->get<std::string>();
 }
 
+// A token id: an integer in [0, 2^31 - 1] (range-checked, see json_number.h).
+int32_t token_id(const json& j, const std::string& what) {
+  return int32_t(json_int(j, 0, INT32_MAX, what));
+}
+
 TokenMap read_vocab(const json& model, const std::string& path) {
   auto it = model.find("vocab");
   if (it == model.end() || !it->is_object()) fail(path, ": model has no \"vocab\" object");
   TokenMap vocab;
-  for (const auto& [token, id] : it->items()) vocab.emplace(token, id.get<int32_t>());
+  for (const auto& [token, id] : it->items())
+    vocab.emplace(token, token_id(id, path + ": the id of vocab token \"" + printable(token) + "\""));
   return vocab;
 }
 
@@ -136,7 +143,7 @@ void read_pre_tokenizer(const json& j, const std::string& path,
 }
 
 // Returns the id of a post-processor's [token, id] pair.
-std::vector<int32_t> pair_id(const json& j) { return {j.at(1).get<int32_t>()}; }
+std::vector<int32_t> pair_id(const json& j, const std::string& what) { return {token_id(j.at(1), what)}; }
 
 void read_post_processor(const json& j, const std::string& path, std::vector<Template>& out) {
   if (j.is_null()) return;
@@ -147,7 +154,8 @@ void read_post_processor(const json& j, const std::string& path, std::vector<Tem
   } else if (type == "ByteLevel") {
     // Only adjusts offsets.
   } else if (type == "BertProcessing" || type == "RobertaProcessing") {
-    out.push_back({{false, pair_id(j.at("cls"))}, sequence, {false, pair_id(j.at("sep"))}});
+    out.push_back({{false, pair_id(j.at("cls"), path + ": post_processor cls id")}, sequence,
+                   {false, pair_id(j.at("sep"), path + ": post_processor sep id")}});
   } else if (type == "TemplateProcessing") {
     Template t;
     for (const json& item : j.at("single")) {
@@ -159,7 +167,10 @@ void read_post_processor(const json& j, const std::string& path, std::vector<Tem
       const json& specials = j.value("special_tokens", json::object());
       if (!specials.contains(name))
         fail(path, ": post_processor template uses \"", name, "\", not in its special_tokens");
-      t.push_back({false, specials[name].at("ids").get<std::vector<int32_t>>()});
+      std::vector<int32_t> ids;
+      for (const json& id : specials[name].at("ids"))
+        ids.push_back(token_id(id, path + ": post_processor special token \"" + printable(name) + "\" id"));
+      t.push_back({false, std::move(ids)});
     }
     out.push_back(std::move(t));
   } else {
@@ -220,7 +231,9 @@ std::optional<int32_t> find_token(const PipelineConfig& config, const std::strin
 PipelineConfig read_config(const json& root, const std::string& path) {
   PipelineConfig config(path, read_model(root, path));
   for (const json& t : root.value("added_tokens", json::array())) {
-    config.added_tokens.push_back({t.at("content").get<std::string>(), t.at("id").get<int32_t>(),
+    const std::string content = t.at("content").get<std::string>();
+    config.added_tokens.push_back({content, token_id(t.at("id"), path + ": the id of added token \"" +
+                                                                  printable(content) + "\""),
                                    get_or(t, "special", false), get_or(t, "normalized", false),
                                    get_or(t, "lstrip", false), get_or(t, "rstrip", false),
                                    get_or(t, "single_word", false)});

@@ -544,3 +544,26 @@ def test_already_quantized_input_is_refused(wquant_bin, tmp_path, small_model):
     out = tmp_path / "again"
     expect_error(wquant_bin, ["quantize", first, "-o", out], inputs=[first], out=out,
                  contains=[str(first), "already quantized"])
+
+
+# Numbers in config.json are range-checked before any narrowing (a double
+# beyond int64 converted to an integer is undefined behaviour; 4294967297
+# read as int32 would become 1). The real MiniLM directory, one key changed.
+@pytest.mark.parametrize("key,value,contains", [
+    ("hidden_size", 1e300, "config key 'hidden_size' is 1e+300, expected an integer in [1, 2147483647]"),
+    ("num_attention_heads", 4294967297, "config key 'num_attention_heads' is 4294967297, expected an integer"),
+    ("num_hidden_layers", 2.5, "config key 'num_hidden_layers' is 2.5, expected an integer"),
+    ("layer_norm_eps", 1e300, "config key 'layer_norm_eps' is 1e+300, expected a finite number"),
+    ("type_vocab_size", -2, "config key 'type_vocab_size' is -2, expected an integer in [1, 2147483647]"),
+], ids=["huge_float", "beyond_int32", "fraction", "eps_beyond_float", "negative"])
+def test_config_numbers_out_of_range(wquant_bin, tmp_path, minilm_dir, key, value, contains):
+    model = tmp_path / "model"
+    model.mkdir()
+    for f in minilm_dir.iterdir():
+        if f.is_file() and f.name != "config.json":
+            (model / f.name).symlink_to(f)
+    config = json.loads((minilm_dir / "config.json").read_text())
+    config[key] = value
+    (model / "config.json").write_text(json.dumps(config))
+    expect_error(wquant_bin, ["embed", model, "In the beginning"], inputs=[model],
+                 contains=[str(model), contains])

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace wquant {
@@ -28,5 +29,9 @@ template <class... Args>
 [[noreturn]] void fail(Args&&... args) {
   throw Error(cat(std::forward<Args>(args)...));
 }
+
+// Returns s with control bytes written as \xNN, so a corrupt key, tensor
+// name or token from a file cannot break an error message's single line.
+std::string printable(std::string_view s);
 
 }  // namespace wquant

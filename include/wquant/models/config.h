@@ -39,7 +39,7 @@ int64_t config_positive_int(const nlohmann::json& config, std::initializer_list<
                             const std::string& where);
 
 // Returns config[key] as a token id (the first one if it is a list), or -1.
-int32_t config_token_id(const nlohmann::json& config, const char* key);
+int32_t config_token_id(const nlohmann::json& config, const char* key, const std::string& where);
 
 // Returns the config of a GPT-2-style model (gpt2, codegen): n_embd, n_layer,
 // n_head, n_inner (default 4 n_embd), n_positions, layer_norm_epsilon, or

@@ -347,16 +347,16 @@ TEST(GgufFile, RejectsOverlappingTensors) {
 
 TEST(GgufFile, DequantizeNamesFileTensorAndType) {
   GgufBuilder b;
-  b.tensor("k4", {256}, uint32_t(GgmlType::Q4_K), std::vector<uint8_t>(144));
-  const std::string path = write_temp("q4k", b.build());
+  b.tensor("q81", {32}, uint32_t(GgmlType::Q8_1), std::vector<uint8_t>(40));
+  const std::string path = write_temp("q81", b.build());
   const GgufFile file(path);
   try {
-    file.dequantize(*file.find("k4"));
+    file.dequantize(*file.find("q81"));
     FAIL() << "no error";
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("tensor 'k4': ggml type Q4_K cannot be dequantized"), std::string::npos)
+    EXPECT_NE(msg.find("tensor 'q81': ggml type Q8_1 cannot be dequantized"), std::string::npos)
         << msg;
   }
 }

@@ -48,10 +48,18 @@ TEST_F(BadTokenizerJson, Models) {
                    "model type \"Unigram\" is not supported");
   expect_error_for(R"({"model": {"type": "WordPiece"}})", "model has no \"vocab\" object");
   expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": "zero"}}})",
-                   "unexpected tokenizer.json content");
+                   "the id of vocab token \"a\" is \"zero\", expected an integer in [0, 2147483647]");
+  // Ids are range-checked before narrowing (found by fuzzing: 3.3e125 was a
+  // double-to-int conversion, undefined behaviour; 4294967333 became 37).
+  expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": 3.3e125}}})",
+                   "the id of vocab token \"a\" is 3.3e+125, expected an integer in [0, 2147483647]");
+  expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": 4294967333}}})",
+                   "the id of vocab token \"a\" is 4294967333, expected an integer");
+  expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": 1.5}}})", "is 1.5, expected an integer");
   expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})",
                    "unk_token \"[UNK]\" is not in the vocabulary");
-  expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": -3}}})", "has id -3");
+  expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": -3}}})",
+                   "the id of vocab token \"[UNK]\" is -3, expected an integer in [0, 2147483647]");
   expect_error_for(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b c"]}})",
                    "merge 0 (\"a b c\") is not two tokens");
   expect_error_for(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})",
@@ -79,6 +87,15 @@ TEST_F(BadTokenizerJson, UnsupportedComponents) {
   expect_error_for(with_model(R"(, "post_processor": {"type": "TemplateProcessing",
       "single": [{"SpecialToken": {"id": "[X]", "type_id": 0}}], "special_tokens": {}})"),
                    "template uses \"[X]\"");
+  expect_error_for(with_model(R"(, "post_processor": {"type": "TemplateProcessing",
+      "single": [{"SpecialToken": {"id": "[X]", "type_id": 0}}],
+      "special_tokens": {"[X]": {"ids": [1e300]}}})"),
+                   "post_processor special token \"[X]\" id is 1e+300, expected an integer");
+  expect_error_for(with_model(R"(, "post_processor": {"type": "BertProcessing",
+      "cls": ["[CLS]", 4294967296], "sep": ["[SEP]", 1]})"),
+                   "post_processor cls id is 4294967296, expected an integer");
+  expect_error_for(with_model(R"(, "added_tokens": [{"content": "x", "id": -1}])"),
+                   "the id of added token \"x\" is -1, expected an integer");
 }
 
 TEST_F(BadTokenizerJson, MinimalFileLoads) {
