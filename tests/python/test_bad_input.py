@@ -377,13 +377,33 @@ def test_gguf_tensor_count_absurd(wquant_bin, tmp_path, smollm2_gguf, command):
                  contains=[str(path), f"tensor count {1 << 62}", "impossible"])
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_gguf_unsupported_architecture(wquant_bin, tmp_path, command):
+def test_gguf_unsupported_architecture(wquant_bin, tmp_path):
     path = write_tiny_gguf(tmp_path / "mamba.gguf", "mamba")
     out = tmp_path / "out"
-    expect_error(wquant_bin, cmd_args(command, path, out), inputs=[path], out=out,
+    expect_error(wquant_bin, cmd_args("quantize", path, out), inputs=[path], out=out,
                  contains=[str(path), "unsupported architecture 'mamba'", "supported:",
                            "llama", "qwen2"])
+
+
+@pytest.mark.parametrize("json_out", [False, True], ids=["text", "json"])
+def test_inspect_lists_a_gguf_it_cannot_translate(wquant_bin, tmp_path, json_out):
+    """inspect opens any GGUF that parses (issue 11): another architecture is
+    listed with its own tensor names and ggml types, and the note says why it
+    is not a checkpoint wquant runs."""
+    path = write_tiny_gguf(tmp_path / "mamba.gguf", "mamba")
+    before = snapshot(path)
+    p = subprocess.run([str(wquant_bin), "inspect", str(path), *(["--json"] if json_out else [])],
+                       capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    if json_out:
+        j = json.loads(p.stdout)
+        assert j["architecture"] == "mamba" and j["format"] == "gguf"
+        assert j["tensors"] == [{"name": "blk.0.attn_q.weight", "type": "F32", "shape": [8, 32], "bytes": 1024}]
+        assert "unsupported architecture 'mamba'" in j["not_a_checkpoint"]
+    else:
+        assert "blk.0.attn_q.weight" in p.stdout and "F32" in p.stdout and "[8, 32]" in p.stdout, p.stdout
+        assert "architecture  mamba" in p.stdout and "unsupported architecture 'mamba'" in p.stdout
+    assert snapshot(path) == before
 
 
 # ----------------------------------------------------------------- output
