@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       } else {
         continue;
       }
-      if (out <= 0 || in <= 0 || out * in > (1 << 20)) continue;
+      if (out <= 0 || in <= 0 || out > (1 << 20) || in > (1 << 20) || out * in > (1 << 20)) continue;
       const std::string layer = t.name.substr(0, t.name.size() - suffix.size());
       const auto linear = wquant::Linear::load(*ckpt, quant, layer, out, in, false);
       std::vector<float> row(static_cast<size_t>(in));

@@ -21,6 +21,7 @@
 #define WQUANT_SRC_KERNELS_LINEAR_SIMD_ONCE_
 #include <algorithm>
 #include <bit>
+#include <memory>
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
@@ -376,9 +377,11 @@ void GemmPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
     PermuteToPackedOrder<kBits>(xr, in, L.chunks, o);
   });
   GemmRows(w.rows, in, n_tokens, L.K, xt, bias, y, pool, [&] {
-    return [&, lane = std::vector<float>(size_t(2 * kDepth))](
-               int64_t r, int64_t k0, int64_t depth, float* dst) mutable HWY_ATTR {
-      PackedRowTile<kBits>(w, L, r, k0, depth, lane.data(), dst);
+    // Each dequantizer owns its scratch lane. Not `mutable`: gcc and clang
+    // disagree on where a lambda's attribute goes relative to it.
+    return [&, lane = std::shared_ptr<float[]>(new float[size_t(2 * kDepth)])](
+               int64_t r, int64_t k0, int64_t depth, float* dst) HWY_ATTR {
+      PackedRowTile<kBits>(w, L, r, k0, depth, lane.get(), dst);
     };
   });
 }

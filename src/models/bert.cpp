@@ -31,7 +31,7 @@
 namespace wquant {
 namespace {
 
-EncoderConfig bert_config_from_json(const nlohmann::json& c, const std::string& where) {
+EncoderConfig bert_config_from_json(const nlohmann::json& c, const std::string& where) try {
   if (!c.is_object()) fail(where, ": config is not a JSON object");
   EncoderConfig m;
   m.model_type = c.value("model_type", "");
@@ -53,6 +53,8 @@ EncoderConfig bert_config_from_json(const nlohmann::json& c, const std::string& 
   if (pos != "absolute")
     fail(where, ": position_embedding_type '", pos, "' is not supported (only 'absolute')");
   return m;
+} catch (const nlohmann::json::exception& e) {  // a value of the wrong JSON type
+  fail(where, ": config: unexpected content: ", e.what());
 }
 
 struct Layer {

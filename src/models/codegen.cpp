@@ -33,11 +33,13 @@ namespace {
 
 constexpr int64_t kChunks = 4;  // transformers' mp_num
 
-ModelConfig codegen_config_from_json(const nlohmann::json& c, const std::string& where) {
+ModelConfig codegen_config_from_json(const nlohmann::json& c, const std::string& where) try {
   ModelConfig m = gpt_style_config_from_json(c, where, /*tied_by_default=*/false);
   if (m.num_heads % kChunks != 0)
     fail(where, ": n_head ", m.num_heads, " is not a multiple of 4 (CodeGen's qkv chunks)");
   return m;
+} catch (const nlohmann::json::exception& e) {  // a value of the wrong JSON type
+  fail(where, ": config: unexpected content: ", e.what());
 }
 
 struct Layer {

@@ -28,7 +28,7 @@ int32_t config_token_id(const nlohmann::json& c, const char* key, const std::str
   return -1;
 }
 
-ModelConfig llama_config_from_json(const nlohmann::json& c, const std::string& where) {
+ModelConfig llama_config_from_json(const nlohmann::json& c, const std::string& where) try {
   if (!c.is_object()) fail(where, ": config is not a JSON object");
   ModelConfig m;
   m.model_type = c.value("model_type", "");
@@ -57,10 +57,12 @@ ModelConfig llama_config_from_json(const nlohmann::json& c, const std::string& w
          m.num_kv_heads);
   if (m.head_dim % 2 != 0) fail(where, ": head_dim ", m.head_dim, " is odd (rotary needs pairs)");
   return m;
+} catch (const nlohmann::json::exception& e) {  // a value of the wrong JSON type
+  fail(where, ": config: unexpected content: ", e.what());
 }
 
 ModelConfig gpt_style_config_from_json(const nlohmann::json& c, const std::string& where,
-                                       bool tied_by_default) {
+                                       bool tied_by_default) try {
   if (!c.is_object()) fail(where, ": config is not a JSON object");
   ModelConfig m;
   m.model_type = c.value("model_type", "");
@@ -81,6 +83,8 @@ ModelConfig gpt_style_config_from_json(const nlohmann::json& c, const std::strin
     fail(where, ": n_embd ", m.hidden_size, " is not a multiple of n_head ", m.num_heads);
   m.head_dim = m.hidden_size / m.num_heads;
   return m;
+} catch (const nlohmann::json::exception& e) {  // a value of the wrong JSON type
+  fail(where, ": config: unexpected content: ", e.what());
 }
 
 }  // namespace wquant

@@ -27,11 +27,13 @@
 namespace wquant {
 namespace {
 
-ModelConfig gpt2_config_from_json(const nlohmann::json& c, const std::string& where) {
+ModelConfig gpt2_config_from_json(const nlohmann::json& c, const std::string& where) try {
   ModelConfig m = gpt_style_config_from_json(c, where, /*tied_by_default=*/true);
   if (c.value("reorder_and_upcast_attn", false))
     fail(where, ": reorder_and_upcast_attn is not supported");
   return m;
+} catch (const nlohmann::json::exception& e) {  // a value of the wrong JSON type
+  fail(where, ": config: unexpected content: ", e.what());
 }
 
 struct Layer {

@@ -32,7 +32,7 @@ TensorView float_tensor(const CheckpointReader& ckpt, const std::string& tensor,
 
 }  // namespace
 
-QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::string& where) {
+QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::string& where) try {
   if (!config.is_object() || !config.contains("quantization_config")) return;
   const auto& q = config["quantization_config"];
   const std::string format = q.value("format", "");
@@ -69,6 +69,8 @@ QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::stri
     for (const auto& t : targets) group.targets.push_back(t.get<std::string>());
     groups_.push_back(std::move(group));
   }
+} catch (const nlohmann::json::exception& e) {  // a value of the wrong JSON type
+  fail(where, ": quantization_config: unexpected content: ", e.what());
 }
 
 std::optional<QuantScheme> QuantizationInfo::scheme_for(const std::string& name) const {

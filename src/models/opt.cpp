@@ -32,7 +32,7 @@ namespace {
 // transformers' OPTLearnedPositionalEmbedding reads row position + 2.
 constexpr int64_t kPositionOffset = 2;
 
-ModelConfig opt_config_from_json(const nlohmann::json& c, const std::string& where) {
+ModelConfig opt_config_from_json(const nlohmann::json& c, const std::string& where) try {
   if (!c.is_object()) fail(where, ": config is not a JSON object");
   ModelConfig m;
   m.model_type = c.value("model_type", "");
@@ -52,6 +52,8 @@ ModelConfig opt_config_from_json(const nlohmann::json& c, const std::string& whe
          m.num_heads);
   m.head_dim = m.hidden_size / m.num_heads;
   return m;
+} catch (const nlohmann::json::exception& e) {  // a value of the wrong JSON type
+  fail(where, ": config: unexpected content: ", e.what());
 }
 
 struct Layer {
