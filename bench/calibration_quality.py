@@ -217,7 +217,7 @@ def goals(res: dict):
             "met" if best <= 0.002 else f"missed by {best - 0.002:.4f}")
             + f". RTN per channel: {f(rtn, 4)}; llama.cpp's Q8_0 (groups of 32, the embedding quantized too): "
             + f"{f(q8_kld, 4)} in the same evaluator. What is left is the per-channel grid's: one scale per row "
-            "of up to 1536 weights, set by its largest weight (asym GPTQ on {res['windows']} windows "
+            f"of up to 1536 weights, set by its largest weight (asym GPTQ on {res['windows']} windows "
             + f"{f(kld('W8 channel asym', 'gptq'), 4)}, on 32: {f(kld('W8 channel asym', 'gptq@32'), 4)})")
     for qtype in BUDGETS:
         peer = next((r for r in llama_rows(res, qtype) if r.get("imatrix")), None)
