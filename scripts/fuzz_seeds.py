@@ -145,6 +145,14 @@ def main():
     tokenizer_seeds(dirs["fuzz_tokenizer_json"])
     for name, c in CONFIGS.items():
         (dirs["fuzz_config"] / f"{name}.json").write_text(json.dumps(c))
+    # Targets as other writers spell them: "Linear", "re:" regexes, an ignore list.
+    regex = dict(CONFIGS["llama"], quantization_config={
+        "quant_method": "compressed-tensors", "format": "pack-quantized", "ignore": ["lm_head", "re:.*layers\\.1\\..*"],
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {"num_bits": 4, "strategy": "group",
+                                                                        "group_size": 128, "symmetric": True}},
+                          "group_1": {"targets": ["re:.*mlp\\.(up|gate)_proj$"],
+                                      "weights": {"num_bits": 8, "strategy": "channel", "symmetric": False}}}})
+    (dirs["fuzz_config"] / "quantized-regex.json").write_text(json.dumps(regex))
     compressed_tensors_seeds(dirs["fuzz_compressed_tensors"], wquant, rng)
     for name, d in dirs.items():
         print(name, len(list(d.iterdir())), "seeds")

@@ -21,7 +21,6 @@
 namespace wquant {
 namespace {
 
-
 // Q8_0: 32 values. bytes 0-1: d (f16); bytes 2-33: qs, int8 value i at byte 2+i.
 // value[i] = qs[i] * d
 struct BlockQ8_0 {
@@ -50,7 +49,7 @@ static_assert(sizeof(BlockQ4_1) == 20);
 
 // Q5_0: 32 values. bytes 0-1: d (f16); bytes 2-5: qh (u32, bit j = the
 // fifth bit of value j); bytes 6-21: qs, nibbles as in Q4_0.
-// value = (nibble | qh bit << 4) - 16) * d
+// value = ((nibble | qh bit << 4) - 16) * d
 struct BlockQ5_0 {
   uint16_t d;
   uint8_t qh[4];

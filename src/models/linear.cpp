@@ -40,7 +40,7 @@ QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::stri
     fail(where, ": quantization_config ", q.value("quant_method", "?"), " / ", format,
          " is not supported (expected compressed-tensors / pack-quantized)");
   if (q.contains("ignore") && q["ignore"].is_array())
-    for (const auto& i : q["ignore"]) ignore_.push_back(i.get<std::string>());
+    for (const auto& i : q["ignore"]) ignore_.push_back(target(i, where + ": quantization_config ignore"));
   // Named locals: ranging over items() of a temporary json would dangle.
   const nlohmann::json groups = q.value("config_groups", nlohmann::json::object());
   for (const auto& [gname, g] : groups.items()) {
@@ -66,23 +66,36 @@ QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::stri
     }
     group.scheme.validate();
     const nlohmann::json targets = g.value("targets", nlohmann::json::array());
-    for (const auto& t : targets) group.targets.push_back(t.get<std::string>());
+    for (const auto& t : targets) group.targets.push_back(target(t, what + ": targets"));
     groups_.push_back(std::move(group));
   }
 } catch (const nlohmann::json::exception& e) {  // a value of the wrong JSON type
   fail(where, ": quantization_config: unexpected content: ", e.what());
 }
 
+QuantizationInfo::Target QuantizationInfo::target(const nlohmann::json& j, const std::string& where) const {
+  if (!j.is_string()) fail(where, ": ", j.dump().substr(0, 40), " is not a string");
+  Target t{j.get<std::string>(), nullptr};
+  if (t.text.rfind("re:", 0) == 0) {
+    try {
+      t.re = std::make_shared<const std::regex>(t.text.substr(3));
+    } catch (const std::regex_error& e) {
+      fail(where, ": \"", printable(t.text), "\" is not a regular expression: ", e.what());
+    }
+  }
+  return t;
+}
+
+bool QuantizationInfo::Target::matches(const std::string& name) const {
+  return re ? std::regex_match(name, *re) : text == name || text == "Linear";
+}
+
 std::optional<QuantScheme> QuantizationInfo::scheme_for(const std::string& name) const {
-  auto matches = [&](const std::string& target) {
-    if (target.rfind("re:", 0) == 0) return std::regex_match(name, std::regex(target.substr(3)));
-    return target == name || target == "Linear";
-  };
   for (const auto& i : ignore_)
-    if (matches(i)) return std::nullopt;
+    if (i.matches(name)) return std::nullopt;
   for (const auto& g : groups_)
     for (const auto& t : g.targets)
-      if (matches(t)) return g.scheme;
+      if (t.matches(name)) return g.scheme;
   return std::nullopt;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -29,12 +30,20 @@ class QuantizationInfo {
   std::optional<QuantScheme> scheme_for(const std::string& name) const;
 
  private:
+  // An exact name, "Linear" (every linear layer), or a "re:" regex
+  // (compiled when the config is read: a bad one is an Error there).
+  struct Target {
+    std::string text;
+    std::shared_ptr<const std::regex> re;
+    bool matches(const std::string& name) const;
+  };
   struct Group {
-    std::vector<std::string> targets;  // exact names, "re:" regexes, or "Linear"
+    std::vector<Target> targets;
     QuantScheme scheme;
   };
+  Target target(const nlohmann::json& j, const std::string& where) const;
   std::vector<Group> groups_;
-  std::vector<std::string> ignore_;
+  std::vector<Target> ignore_;
 };
 
 // How a float weight is stored: [out, in] (torch.nn.Linear) or [in, out]

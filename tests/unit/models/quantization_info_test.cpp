@@ -1,0 +1,63 @@
+// QuantizationInfo: reading a compressed-tensors quantization_config, and
+// refusing one that is malformed with an Error naming the checkpoint.
+#include <gtest/gtest.h>
+
+#include "wquant/core/error.h"
+#include "wquant/models/linear.h"
+
+namespace wquant {
+namespace {
+
+nlohmann::json config_with(const nlohmann::json& group, const nlohmann::json& ignore = nlohmann::json::array()) {
+  return {{"quantization_config",
+           {{"quant_method", "compressed-tensors"}, {"format", "pack-quantized"},
+            {"config_groups", {{"group_0", group}}}, {"ignore", ignore}}}};
+}
+
+std::string error_of(const nlohmann::json& config) {
+  try {
+    QuantizationInfo q(config, "ckpt");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+const nlohmann::json kW4 = {{"num_bits", 4}, {"strategy", "group"}, {"group_size", 32}, {"symmetric", true}};
+
+TEST(QuantizationInfo, ExactNamesRegexesAndIgnore) {
+  const QuantizationInfo q(config_with({{"targets", {"re:.*mlp\\..*", "model.layers.0.self_attn.q_proj"}},
+                                        {"weights", kW4}},
+                                       {"re:.*layers\\.1\\..*"}),
+                           "ckpt");
+  EXPECT_TRUE(q.scheme_for("model.layers.0.mlp.up_proj").has_value());
+  EXPECT_TRUE(q.scheme_for("model.layers.0.self_attn.q_proj").has_value());
+  EXPECT_FALSE(q.scheme_for("model.layers.0.self_attn.k_proj").has_value());
+  EXPECT_FALSE(q.scheme_for("model.layers.1.mlp.up_proj").has_value());  // ignored
+  EXPECT_EQ(q.scheme_for("model.layers.0.mlp.up_proj")->group_size, 32);
+}
+
+TEST(QuantizationInfo, MalformedIsAnErrorNamingTheCheckpoint) {
+  // Found by fuzz_compressed_tensors: a target that is not a string escaped
+  // as nlohmann's type_error; a bad "re:" regex as std::regex_error.
+  EXPECT_EQ(error_of(config_with({{"targets", {true}}, {"weights", kW4}})),
+            "ckpt: config group group_0: targets: true is not a string");
+  EXPECT_NE(error_of(config_with({{"targets", {"re:("}}, {"weights", kW4}}))
+                .find("ckpt: config group group_0: targets: \"re:(\" is not a regular expression"),
+            std::string::npos);
+  EXPECT_EQ(error_of(config_with({{"targets", {"x"}}, {"weights", kW4}}, {"re:[z-a]"})).rfind(
+                "ckpt: quantization_config ignore: \"re:[z-a]\" is not a regular expression", 0),
+            0u);
+  nlohmann::json bits = kW4;
+  bits["num_bits"] = 1e300;
+  EXPECT_EQ(error_of(config_with({{"targets", {"x"}}, {"weights", bits}})),
+            "ckpt: config group group_0: weights 'num_bits' is 1e+300, expected an integer in [1, 8]");
+  nlohmann::json strategy = kW4;
+  strategy["strategy"] = 7;
+  EXPECT_EQ(error_of(config_with({{"targets", {"x"}}, {"weights", strategy}})).rfind(
+                "ckpt: quantization_config: unexpected content: ", 0),
+            0u);
+}
+
+}  // namespace
+}  // namespace wquant
