@@ -17,3 +17,5 @@ echo "== C++ unit tests"
 echo "== Python oracle and integration tests"
 cd "$ROOT"
 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$WQUANT_CACHE/venv/bin/python" -m pytest tests/python -q -p no:cacheprovider
+echo "== Parsers under AddressSanitizer and UBSan: unit tests, then each libFuzzer target (scripts/fuzz.sh --ci)"
+"$ROOT/scripts/fuzz.sh" --ci
