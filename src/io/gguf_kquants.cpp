@@ -107,6 +107,27 @@ void scale_min(int j, const uint8_t* q, int& scale, int& min) {
   }
 }
 
+// Q4_K and Q5_K: the same sub-blocks, scales and mins; Q5_K adds qh.
+template <class Block>
+void dequantize_q45_k(const uint8_t* src, size_t blocks, float* out) {
+  for (size_t i = 0; i < blocks; ++i) {
+    const auto b = load_block<Block>(src, i);
+    const float d = f16_to_f32(b.d), dmin = f16_to_f32(b.dmin);
+    float* y = out + 256 * i;
+    for (int sub = 0; sub < 8; ++sub) {
+      int scale, min;
+      scale_min(sub, b.scales, scale, min);
+      const float dl = d * float(scale), ml = dmin * float(min);
+      const int c = sub / 2, shift = 4 * (sub % 2);
+      for (int l = 0; l < 32; ++l) {
+        int q = (b.qs[32 * c + l] >> shift) & 0xF;
+        if constexpr (requires { b.qh; }) q |= ((b.qh[l] >> sub) & 1) << 4;
+        y[32 * sub + l] = dl * float(q) - ml;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void dequantize_q2_k(const uint8_t* src, size_t blocks, float* out) {
@@ -144,36 +165,11 @@ void dequantize_q3_k(const uint8_t* src, size_t blocks, float* out) {
 }
 
 void dequantize_q4_k(const uint8_t* src, size_t blocks, float* out) {
-  for (size_t i = 0; i < blocks; ++i) {
-    const auto b = load_block<BlockQ4_K>(src, i);
-    const float d = f16_to_f32(b.d), dmin = f16_to_f32(b.dmin);
-    float* y = out + 256 * i;
-    for (int sub = 0; sub < 8; ++sub) {
-      int scale, min;
-      scale_min(sub, b.scales, scale, min);
-      const float dl = d * float(scale), ml = dmin * float(min);
-      const int c = sub / 2, shift = 4 * (sub % 2);
-      for (int l = 0; l < 32; ++l) y[32 * sub + l] = dl * float((b.qs[32 * c + l] >> shift) & 0xF) - ml;
-    }
-  }
+  dequantize_q45_k<BlockQ4_K>(src, blocks, out);
 }
 
 void dequantize_q5_k(const uint8_t* src, size_t blocks, float* out) {
-  for (size_t i = 0; i < blocks; ++i) {
-    const auto b = load_block<BlockQ5_K>(src, i);
-    const float d = f16_to_f32(b.d), dmin = f16_to_f32(b.dmin);
-    float* y = out + 256 * i;
-    for (int sub = 0; sub < 8; ++sub) {
-      int scale, min;
-      scale_min(sub, b.scales, scale, min);
-      const float dl = d * float(scale), ml = dmin * float(min);
-      const int c = sub / 2, shift = 4 * (sub % 2);
-      for (int l = 0; l < 32; ++l) {
-        const int q = ((b.qs[32 * c + l] >> shift) & 0xF) | ((b.qh[l] >> sub) & 1) << 4;
-        y[32 * sub + l] = dl * float(q) - ml;
-      }
-    }
-  }
+  dequantize_q45_k<BlockQ5_K>(src, blocks, out);
 }
 
 void dequantize_iq4_xs(const uint8_t* src, size_t blocks, float* out) {
