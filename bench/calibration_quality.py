@@ -78,6 +78,8 @@ MINILM_CALIBRATION = {"windows": 32, "context": 256}
 # llama.cpp's files in the same-evaluator table (`wquant eval` reads every GGUF type
 # they hold), next to the wquant rows of the same size or group.
 LLAMA_FOR = {"W8 channel sym": ["Q8_0"], "W4 g32 asym": ["Q4_0"], **{f"size of {t}": [t] for t in BUDGETS}}
+# What llama.cpp's types are, in the table's words (the K-quants mix several).
+LLAMA_SCHEME = {"Q8_0": "W8 g32 sym", "Q4_0": "W4 g32 sym"}
 MINILM_SCHEMES = [("W4 g32 sym", ["--bits", "4", "--group-size", "32"]),
                   ("W3 g32 asym", ["--bits", "3", "--group-size", "32", "--asymmetric"])]
 
@@ -294,7 +296,7 @@ def print_doc(res: dict):
         for qtype in LLAMA_FOR.get(label, []):
             for r in llama_rows(res, qtype):
                 ev = r.get("wquant_eval") or {}
-                print(f"| {label} | llama.cpp | {qtype}{' + imatrix' if r.get('imatrix') else ''} | "
+                print(f"| {LLAMA_SCHEME.get(qtype, label)} | llama.cpp | {qtype}{' + imatrix' if r.get('imatrix') else ''} | "
                       f"{f(r.get('file_mb'), 1)} | {f(ev.get('kld'), 4)} | {f(ev.get('ppl'))} | "
                       f"{f(ev.get('top1'))} | | {f(r.get('quantize_s'), 1)} | {f(r.get('quantize_rss_mb'), 0)} |")
     sized = [r for r in res["wquant"] if r.get("chosen")]
