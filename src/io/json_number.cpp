@@ -7,27 +7,27 @@
 
 namespace wquant {
 
-int64_t json_int(const nlohmann::json& j, int64_t lo, int64_t hi, const std::string& what) {
-  auto refuse = [&]() -> int64_t {
-    fail(what, " is ", j.dump().substr(0, 40), ", expected an integer in [", lo, ", ", hi, "]");
-  };
+std::optional<int64_t> json_int_in(const nlohmann::json& j, int64_t lo, int64_t hi) {
   if (j.is_number_unsigned()) {
     const uint64_t v = j.get<uint64_t>();
-    return hi >= 0 && v <= uint64_t(hi) && int64_t(v) >= lo ? int64_t(v) : refuse();
-  }
-  if (j.is_number_integer()) {
+    if (hi >= 0 && v <= uint64_t(hi) && int64_t(v) >= lo) return int64_t(v);
+  } else if (j.is_number_integer()) {
     const int64_t v = j.get<int64_t>();
-    return v >= lo && v <= hi ? v : refuse();
-  }
-  if (j.is_number_float()) {
+    if (v >= lo && v <= hi) return v;
+  } else if (j.is_number_float()) {
     const double v = j.get<double>();
     // Compared as doubles before converting: both bounds are exact or round
-    // outward by at most one ulp, and the integral check keeps 2^63 out.
+    // outward by at most one ulp, and the magnitude check keeps 2^63 out.
     if (std::isfinite(v) && v == std::floor(v) && v >= double(lo) && v <= double(hi) &&
         std::fabs(v) < 9.2e18)
       return int64_t(v);
   }
-  return refuse();
+  return std::nullopt;
+}
+
+int64_t json_int(const nlohmann::json& j, int64_t lo, int64_t hi, const std::string& what) {
+  if (const auto v = json_int_in(j, lo, hi)) return *v;
+  fail(what, " is ", j.dump().substr(0, 40), ", expected an integer in [", lo, ", ", hi, "]");
 }
 
 int64_t json_int_or(const nlohmann::json& j, const char* key, int64_t fallback, int64_t lo, int64_t hi,

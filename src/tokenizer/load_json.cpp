@@ -35,8 +35,12 @@ std::string type_of(const json& j, const std::string& path, const char* what) {
 }
 
 // A token id: an integer in [0, 2^31 - 1] (range-checked, see json_number.h).
-int32_t token_id(const json& j, const std::string& what) {
-  return int32_t(json_int(j, 0, INT32_MAX, what));
+// what() names it in the error; it is only called then (a vocabulary has
+// tens of thousands of ids).
+template <class What>
+int32_t token_id(const json& j, What&& what) {
+  if (const auto v = json_int_in(j, 0, INT32_MAX)) return int32_t(*v);
+  return int32_t(json_int(j, 0, INT32_MAX, what()));
 }
 
 TokenMap read_vocab(const json& model, const std::string& path) {
@@ -44,7 +48,7 @@ TokenMap read_vocab(const json& model, const std::string& path) {
   if (it == model.end() || !it->is_object()) fail(path, ": model has no \"vocab\" object");
   TokenMap vocab;
   for (const auto& [token, id] : it->items())
-    vocab.emplace(token, token_id(id, path + ": the id of vocab token \"" + printable(token) + "\""));
+    vocab.emplace(token, token_id(id, [&] { return path + ": the id of vocab token \"" + printable(token) + "\""; }));
   return vocab;
 }
 
@@ -143,7 +147,9 @@ void read_pre_tokenizer(const json& j, const std::string& path,
 }
 
 // Returns the id of a post-processor's [token, id] pair.
-std::vector<int32_t> pair_id(const json& j, const std::string& what) { return {token_id(j.at(1), what)}; }
+std::vector<int32_t> pair_id(const json& j, const std::string& what) {
+  return {token_id(j.at(1), [&] { return what; })};
+}
 
 void read_post_processor(const json& j, const std::string& path, std::vector<Template>& out) {
   if (j.is_null()) return;
@@ -169,7 +175,7 @@ void read_post_processor(const json& j, const std::string& path, std::vector<Tem
         fail(path, ": post_processor template uses \"", name, "\", not in its special_tokens");
       std::vector<int32_t> ids;
       for (const json& id : specials[name].at("ids"))
-        ids.push_back(token_id(id, path + ": post_processor special token \"" + printable(name) + "\" id"));
+        ids.push_back(token_id(id, [&] { return path + ": post_processor special token \"" + printable(name) + "\" id"; }));
       t.push_back({false, std::move(ids)});
     }
     out.push_back(std::move(t));
@@ -232,8 +238,9 @@ PipelineConfig read_config(const json& root, const std::string& path) {
   PipelineConfig config(path, read_model(root, path));
   for (const json& t : root.value("added_tokens", json::array())) {
     const std::string content = t.at("content").get<std::string>();
-    config.added_tokens.push_back({content, token_id(t.at("id"), path + ": the id of added token \"" +
-                                                                  printable(content) + "\""),
+    config.added_tokens.push_back({content, token_id(t.at("id"), [&] {
+                                     return path + ": the id of added token \"" + printable(content) + "\"";
+                                   }),
                                    get_or(t, "special", false), get_or(t, "normalized", false),
                                    get_or(t, "lstrip", false), get_or(t, "rstrip", false),
                                    get_or(t, "single_word", false)});

@@ -5,14 +5,17 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 namespace wquant {
 
-// Returns j as an integer in [lo, hi]. A float with an integral value in
-// range is accepted (some writers emit 2048.0).
+// Returns j as an integer in [lo, hi], or nullopt. A float with an integral
+// value in range is accepted (some writers emit 2048.0).
+std::optional<int64_t> json_int_in(const nlohmann::json& j, int64_t lo, int64_t hi);
+// Returns json_int_in(j, lo, hi) or throws the Error naming `what`.
 int64_t json_int(const nlohmann::json& j, int64_t lo, int64_t hi, const std::string& what);
 // Returns object j's `key` as json_int, or `fallback` when absent or null.
 // Errors read "WHERE 'KEY' is ...", e.g. where = "DIR: config key".
