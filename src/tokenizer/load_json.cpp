@@ -47,8 +47,10 @@ TokenMap read_vocab(const json& model, const std::string& path) {
   auto it = model.find("vocab");
   if (it == model.end() || !it->is_object()) fail(path, ": model has no \"vocab\" object");
   TokenMap vocab;
-  for (const auto& [token, id] : it->items())
-    vocab.emplace(token, token_id(id, [&] { return path + ": the id of vocab token \"" + printable(token) + "\""; }));
+  for (const auto& item : it->items()) {
+    const std::string& token = item.key();  // a named variable: lambdas may not capture structured bindings before C++20
+    vocab.emplace(token, token_id(item.value(), [&] { return path + ": the id of vocab token \"" + printable(token) + "\""; }));
+  }
   return vocab;
 }
 
