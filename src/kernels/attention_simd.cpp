@@ -14,6 +14,7 @@
 #ifndef WQUANT_SRC_KERNELS_ATTENTION_SIMD_ONCE_
 #define WQUANT_SRC_KERNELS_ATTENTION_SIMD_ONCE_
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -74,20 +75,22 @@ HWY_INLINE void Dot4(const float* q, const float* keys, int64_t stride, int64_t 
 
 // One query head over `len` keys. p: scratch of at least len rounded up to
 // a whole vector, 16-byte aligned or better.
+// softcap > 0: scores capped as softcap * tanh(score / softcap).
 HWY_INLINE void AttendHead(const float* q, const float* keys, const float* values, int64_t len,
-                           int64_t stride, int64_t hd, float scale, float* p, float* out) {
+                           int64_t stride, int64_t hd, float scale, float softcap, float* p,
+                           float* out) {
   const hn::ScalableTag<float> df;
   const int64_t N = int64_t(hn::Lanes(df));
   float max = std::numeric_limits<float>::lowest();
   int64_t j = 0;
   for (; j + 4 <= len; j += 4) {
     Dot4(q, keys + j * stride, stride, hd, p + j);
-    for (int64_t r = j; r < j + 4; ++r) p[r] *= scale, max = std::max(max, p[r]);
+    for (int64_t r = j; r < j + 4; ++r) p[r] *= scale;
   }
-  for (; j < len; ++j) {
-    p[j] = Dot(q, keys + j * stride, hd) * scale;
-    max = std::max(max, p[j]);
-  }
+  for (; j < len; ++j) p[j] = Dot(q, keys + j * stride, hd) * scale;
+  if (softcap > 0)
+    for (j = 0; j < len; ++j) p[j] = softcap * std::tanh(p[j] / softcap);
+  for (j = 0; j < len; ++j) max = std::max(max, p[j]);
   // Pad to a whole vector with the lowest float: its exp is 0.
   const int64_t padded = (len + N - 1) / N * N;
   std::fill(p + len, p + padded, std::numeric_limits<float>::lowest());
@@ -141,7 +144,7 @@ HWY_INLINE void AttendHead(const float* q, const float* keys, const float* value
 
 void AttentionT(const AttentionShape& s, const float* q, int64_t n, const float* keys,
                 const float* values, int64_t n_keys, bool causal, float scale, float* out,
-                ThreadPool& pool) {
+                ThreadPool& pool, const AttentionLimits& limits) {
   const int64_t hd = s.head_dim, q_dim = s.heads * hd, kv_dim = s.kv_heads * hd;
   const int64_t group = s.heads / s.kv_heads;
   const int64_t N = int64_t(hn::Lanes(hn::ScalableTag<float>()));
@@ -153,9 +156,10 @@ void AttentionT(const AttentionShape& s, const float* q, int64_t n, const float*
     for (int64_t i = begin; i < end; ++i) {
       const int64_t t = i / s.heads, h = i % s.heads;
       const int64_t len = causal ? n_keys - n + t + 1 : n_keys;
-      const int64_t kv_offset = (h / group) * hd;
-      AttendHead(q + t * q_dim + h * hd, keys + kv_offset, values + kv_offset, len, kv_dim, hd,
-                 scale, p.get(), out + t * q_dim + h * hd);
+      const int64_t first = first_visible_key(t, n, n_keys, limits);
+      const int64_t offset = first * kv_dim + (h / group) * hd;
+      AttendHead(q + t * q_dim + h * hd, keys + offset, values + offset, len - first, kv_dim, hd,
+                 scale, limits.softcap, p.get(), out + t * q_dim + h * hd);
     }
   }, min_pairs);
 }
@@ -171,10 +175,11 @@ HWY_EXPORT(AttentionT);
 
 void attention(const AttentionShape& shape, const float* q, int64_t n, const float* keys,
                const float* values, int64_t n_keys, bool causal, float scale, float* out,
-               ThreadPool& pool) {
-  check_attention_args(shape, n, n_keys);
+               ThreadPool& pool, const AttentionLimits& limits) {
+  check_attention_args(shape, n, n_keys, causal, limits);
   init_simd_target_from_env();
-  HWY_DYNAMIC_DISPATCH(AttentionT)(shape, q, n, keys, values, n_keys, causal, scale, out, pool);
+  HWY_DYNAMIC_DISPATCH(AttentionT)(shape, q, n, keys, values, n_keys, causal, scale, out, pool,
+                                   limits);
 }
 
 }  // namespace wquant

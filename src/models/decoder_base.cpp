@@ -64,14 +64,15 @@ void DecoderBase::check_tokens(const int32_t* tokens, int64_t n) const {
 }
 
 void DecoderBase::cached_attention(size_t layer, const float* q, const float* k, const float* v,
-                                   int64_t n, float scale, float* out) {
+                                   int64_t n, float scale, float* out,
+                                   const AttentionLimits& limits) {
   const ModelConfig& c = config_;
   const int64_t kv_dim = c.num_kv_heads * c.head_dim;
   KvCache& cache = caches_[layer];
   cache.k.insert(cache.k.end(), k, k + n * kv_dim);
   cache.v.insert(cache.v.end(), v, v + n * kv_dim);
   attention({c.num_heads, c.num_kv_heads, c.head_dim}, q, n, cache.k.data(), cache.v.data(),
-            pos_ + n, /*causal=*/true, scale, out, pool_);
+            pos_ + n, /*causal=*/true, scale, out, pool_, limits);
 }
 
 }  // namespace wquant

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "wquant/io/checkpoint.h"
+#include "wquant/kernels/attention.h"
 #include "wquant/kernels/thread_pool.h"
 #include "wquant/models/causal_lm.h"
 #include "wquant/models/linear.h"
@@ -52,9 +53,9 @@ class DecoderBase : public CausalLM {
   // Appends the keys and values k, v [n, kv_heads * head_dim] of n new tokens
   // to layer `layer`'s cache and writes to out [n, heads * head_dim] the
   // causal attention of their queries q [n, heads * head_dim] over the cache
-  // (scores q . k * scale). Call before pos_ advances.
+  // (scores q . k * scale, within `limits`). Call before pos_ advances.
   void cached_attention(size_t layer, const float* q, const float* k, const float* v, int64_t n,
-                        float scale, float* out);
+                        float scale, float* out, const AttentionLimits& limits = {});
 
   // Throws Error unless n > 0 tokens fit after the cached ones and every id
   // is inside the vocabulary.

@@ -15,12 +15,12 @@ void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* 
   for (int64_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * inv);
 }
 
-void rope(float* x, int64_t heads, int64_t head_dim, int64_t pos, float theta) {
-  const int64_t half = head_dim / 2;
+void rope(float* x, int64_t heads, int64_t head_dim, int64_t pos, float theta, int64_t rotary_dim) {
+  const int64_t dim = rotary_dim > 0 ? rotary_dim : head_dim, half = dim / 2;
   std::vector<float> cos_v(static_cast<size_t>(half)), sin_v(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) {
     // transformers: inv_freq = 1 / base ** (arange(0, dim, 2).float() / dim), in f32.
-    const float inv_freq = 1.0f / std::pow(theta, float(2 * i) / float(head_dim));
+    const float inv_freq = 1.0f / std::pow(theta, float(2 * i) / float(dim));
     const float angle = float(pos) * inv_freq;
     cos_v[size_t(i)] = std::cos(angle);
     sin_v[size_t(i)] = std::sin(angle);

@@ -3,9 +3,12 @@
 #include "wquant/core/error.h"
 #include "wquant/models/causal_lm.h"
 #include "codegen.h"
+#include "gemma.h"
 #include "gpt2.h"
 #include "llama.h"
 #include "opt.h"
+#include "phi3.h"
+#include "qwen3.h"
 
 namespace wquant {
 namespace {
@@ -19,6 +22,11 @@ constexpr Entry kModels[] = {
     {"llama", make_llama},
     {"mistral", make_llama},
     {"qwen2", make_llama},
+    {"qwen3", make_qwen3},
+    {"gemma", make_gemma},
+    {"gemma2", make_gemma},
+    {"gemma3_text", make_gemma},
+    {"phi3", make_phi3},
     {"gpt2", make_gpt2},
     {"opt", make_opt},
     {"codegen", make_codegen},

@@ -29,6 +29,18 @@ TensorClass classify_llama(const std::string& name, const Shape& shape) {
   return {};
 }
 
+// Phi-3: fused projections.
+//   model.layers.N.self_attn.{qkv,o}_proj.weight, model.layers.N.mlp.{gate_up,down}_proj.weight
+TensorClass classify_phi3(const std::string& name, const Shape& shape) {
+  static const std::regex linear(R"(layers\.\d+\.(self_attn\.(qkv|o)_proj|mlp\.(gate_up|down)_proj)\.weight$)");
+  static const std::regex embed(R"(embed_tokens\.weight$)");
+  if (!is_2d(shape)) return {};
+  if (ends_with_match(name, linear)) return {TensorRole::Linear};
+  if (name == "lm_head.weight") return {TensorRole::LmHead};
+  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
+  return {};
+}
+
 // GPT-2: Conv1D weights stored [in, out].
 //   h.N.attn.c_attn.weight [768, 2304], h.N.attn.c_proj.weight,
 //   h.N.mlp.c_fc.weight, h.N.mlp.c_proj.weight; wte/wpe embeddings.
@@ -104,6 +116,12 @@ std::vector<SmoothingRule> smoothing_llama() {
           {"post_attention_layernorm", false, {"mlp.gate_proj", "mlp.up_proj"}},
           {"mlp.up_proj", true, {"mlp.down_proj"}}};
 }
+// Phi-3: q, k, v come out of one fused layer, gate and up too, so only the
+// norms smooth into them.
+std::vector<SmoothingRule> smoothing_phi3() {
+  return {{"input_layernorm", false, {"self_attn.qkv_proj"}},
+          {"post_attention_layernorm", false, {"mlp.gate_up_proj"}}};
+}
 std::vector<SmoothingRule> smoothing_opt() {
   return {{"self_attn_layer_norm", false, {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}},
           {"self_attn.v_proj", true, {"self_attn.out_proj"}},
@@ -124,7 +142,12 @@ struct Entry {
 
 const Entry kRules[] = {
     {"llama", classify_llama, smoothing_llama},     {"mistral", classify_llama, smoothing_llama},
-    {"qwen2", classify_llama, smoothing_llama},     {"gpt2", classify_gpt2, smoothing_gpt2},
+    {"qwen2", classify_llama, smoothing_llama},     {"qwen3", classify_llama, smoothing_llama},
+    // Gemma's norms scale by 1 + w: a smoothing folded into them is not w / s,
+    // so no AWQ pairs (AWQ says so and quantizes without them).
+    {"gemma", classify_llama, nullptr},             {"gemma2", classify_llama, nullptr},
+    {"gemma3_text", classify_llama, nullptr},       {"phi3", classify_phi3, smoothing_phi3},
+    {"gpt2", classify_gpt2, smoothing_gpt2},
     {"opt", classify_opt, smoothing_opt},           {"codegen", classify_codegen, smoothing_codegen},
     {"bert", classify_bert, nullptr},
 };

@@ -31,7 +31,7 @@ from quant_reference import quantize_reference
 ARCHS = list(tiny_models.SPECS)
 # compressed-tensors replaces only torch.nn.Linear; GPT-2's Conv1D stays unloadable.
 LOADABLE = [a for a in ARCHS if a != "gpt2"]
-WITH_LM_HEAD = ["codegen", "llama", "mistral"]  # untied: lm_head.weight is in the file
+WITH_LM_HEAD = ["codegen", "llama", "mistral", "qwen3", "phi3"]  # untied: lm_head.weight is in the file
 # run_compressed=False on a checkpoint that has a quantization_config: expected.
 pytestmark = pytest.mark.filterwarnings("ignore:You passed `quantization_config`:UserWarning")
 TOKENS = torch.tensor([[1, 5, 9, 17, 33, 65, 100, 127], [3, 1, 4, 1, 5, 9, 2, 6]])
@@ -47,7 +47,12 @@ TOKENS = torch.tensor([[1, 5, 9, 17, 33, 65, 100, 127], [3, 1, 4, 1, 5, 9, 2, 6]
 # 0.49-1.66 for llama and codegen. bert's output (after its final LayerNorm, on
 # embeddings that dominate at random init) moves less: 0.05 shuffled, 0.16 doubled,
 # hence its own tolerance, 5x its measured 0.00036.
-W8_RELATIVE_TOL = {"bert": 0.002}
+#
+# The gemmas are more sensitive (measured 2026-11-30): gemma2's soft-caps, set
+# small so that they act on these tiny logits, saturate (W8 0.083; rows
+# shuffled 2.0, doubled 0.79), and gemma3's q/k norms amplify rounding
+# (W8 0.025; shuffled 1.37, doubled 0.24); each tolerance is 3x its measure.
+W8_RELATIVE_TOL = {"bert": 0.002, "gemma2": 0.25, "gemma3_text": 0.08}
 W8_RELATIVE_TOL_DEFAULT = 0.03
 
 

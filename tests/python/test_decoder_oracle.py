@@ -15,7 +15,7 @@ from ct_reference import quantized_model
 from test_llama_oracle import reference, relative, wquant_logits
 import tiny_models
 
-ARCHS = ["gpt2", "opt", "opt-350m", "codegen"]
+ARCHS = ["gpt2", "opt", "opt-350m", "codegen", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3"]
 IDS = [1, 5, 9, 17, 33, 64, 100, 127, 3, 2]
 
 

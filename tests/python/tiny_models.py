@@ -32,8 +32,8 @@ class Spec:
 
 
 # name -> Spec. Tied lm_head (no lm_head tensor in the file): gpt2, opt, opt-350m,
-# qwen2 (tie_word_embeddings set on purpose). Untied: codegen (with bias), llama,
-# mistral. bert is the bare encoder with pooler, as sentence embedders ship it.
+# qwen2 (tie_word_embeddings set on purpose), the gemmas. Untied: codegen (with
+# bias), llama, mistral, qwen3, phi3. bert is the bare encoder with pooler, as sentence embedders ship it.
 SPECS = {
     "gpt2": Spec("gpt2", "AutoModelForCausalLM", _GPT),
     "opt": Spec("opt", "AutoModelForCausalLM", dict(_OPT, word_embed_proj_dim=64)),
@@ -49,6 +49,23 @@ SPECS = {
     "mistral": Spec("mistral", "AutoModelForCausalLM", _DECODER),
     "qwen2": Spec("qwen2", "AutoModelForCausalLM", dict(_DECODER, tie_word_embeddings=True)),
     "bert": Spec("bert", "AutoModel", dict(_DECODER, num_key_value_heads=None)),
+    # head_dim 32, not hidden / heads = 16: qwen3 and gemma take it from the config.
+    "qwen3": Spec("qwen3", "AutoModelForCausalLM", dict(_DECODER, head_dim=32)),
+    "gemma": Spec("gemma", "AutoModelForCausalLM", dict(_DECODER, head_dim=32)),
+    # Soft-caps small enough to act on these tiny logits (random init: attention
+    # scores ~0.03, logits ~0.2), a 4-key window on layer 0, a query scalar that
+    # is not head_dim.
+    "gemma2": Spec("gemma2", "AutoModelForCausalLM",
+                   dict(_DECODER, head_dim=32, query_pre_attn_scalar=24, sliding_window=4,
+                        attn_logit_softcapping=0.02, final_logit_softcapping=0.1)),
+    # One sliding layer (rotary base 10^4, 4-key window) and one full (10^6).
+    "gemma3_text": Spec("gemma3_text", "AutoModelForCausalLM",
+                        dict(_DECODER, head_dim=32, query_pre_attn_scalar=24, sliding_window=4,
+                             layer_types=["sliding_attention", "full_attention"])),
+    # Rotary on half of each head, every layer within a 6-key window.
+    "phi3": Spec("phi3", "AutoModelForCausalLM",
+                 dict(_DECODER, partial_rotary_factor=0.5, sliding_window=6, bos_token_id=1,
+                      eos_token_id=2, pad_token_id=0)),
 }
 
 

@@ -13,7 +13,11 @@ void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* 
 // Rotates `heads` vectors of head_dim values at position `pos` in place, the
 // Hugging Face "rotate_half" way: pairs (i, i + head_dim / 2), angle
 // pos * theta^(-2i / head_dim), computed in f32 as transformers does.
-void rope(float* x, int64_t heads, int64_t head_dim, int64_t pos, float theta);
+// rotary_dim < head_dim (Phi-3's partial_rotary_factor): only the first
+// rotary_dim values of each head turn, pairs (i, i + rotary_dim / 2), angle
+// pos * theta^(-2i / rotary_dim); the rest pass unchanged.
+void rope(float* x, int64_t heads, int64_t head_dim, int64_t pos, float theta,
+          int64_t rotary_dim = 0);
 
 // out[i] = (x[i] - mean) / sqrt(var + eps) * weight[i] + bias[i], var the
 // biased variance, as torch.nn.LayerNorm computes it; weight / bias nullptr

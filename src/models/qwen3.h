@@ -1,0 +1,12 @@
+// Factory of the Qwen3 model (src/models/qwen3.cpp), for the registry.
+#pragma once
+
+#include <memory>
+
+#include "wquant/models/causal_lm.h"
+
+namespace wquant {
+
+std::unique_ptr<CausalLM> make_qwen3(const CheckpointReader& ckpt, int64_t context);
+
+}  // namespace wquant
