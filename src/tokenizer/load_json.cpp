@@ -10,6 +10,7 @@
 #include "pipeline.h"
 #include "wquant/core/error.h"
 #include "wquant/io/json_number.h"
+#include "wquant/tokenizer/unicode.h"
 
 namespace wquant {
 namespace {
@@ -74,7 +75,20 @@ std::vector<std::pair<std::string, std::string>> read_merges(const json& model,
   return merges;
 }
 
-std::variant<BpeModel, WordPieceModel> read_model(const json& root, const std::string& path) {
+// Unigram's "vocab": [[piece, score], ...] in id order.
+std::vector<std::pair<std::string, double>> read_unigram_pieces(const json& model, const std::string& path) {
+  auto it = model.find("vocab");
+  if (it == model.end() || !it->is_array()) fail(path, ": Unigram model has no \"vocab\" list");
+  std::vector<std::pair<std::string, double>> pieces;
+  for (const json& p : *it) {
+    if (!p.is_array() || p.size() != 2 || !p[0].is_string() || !p[1].is_number())
+      fail(path, ": Unigram vocab entry ", pieces.size(), " is not a [piece, score] pair");
+    pieces.emplace_back(p[0].get<std::string>(), p[1].get<double>());
+  }
+  return pieces;
+}
+
+TokenizerModel read_model(const json& root, const std::string& path) {
   auto it = root.find("model");
   if (it == root.end() || !it->is_object()) fail(path, ": no \"model\" object");
   const json& m = *it;
@@ -82,8 +96,6 @@ std::variant<BpeModel, WordPieceModel> read_model(const json& root, const std::s
                            : m.contains("merges") ? "BPE"
                                                   : "";
   if (type == "BPE") {
-    if (get_or(m, "byte_fallback", false))
-      fail(path, ": BPE with byte_fallback (SentencePiece style) is not supported");
     if (get_or(m, "dropout", 0.0) != 0.0) fail(path, ": BPE dropout is not supported");
     BpeOptions options;
     if (m.contains("unk_token") && !m["unk_token"].is_null())
@@ -92,27 +104,67 @@ std::variant<BpeModel, WordPieceModel> read_model(const json& root, const std::s
     options.ignore_merges = get_or(m, "ignore_merges", false);
     options.continuing_subword_prefix = get_or(m, "continuing_subword_prefix", std::string());
     options.end_of_word_suffix = get_or(m, "end_of_word_suffix", std::string());
+    options.byte_fallback = get_or(m, "byte_fallback", false);
     return BpeModel(read_vocab(m, path), read_merges(m, path), std::move(options), path);
+  }
+  if (type == "Unigram") {
+    std::optional<int32_t> unk_id;
+    if (m.contains("unk_id") && !m["unk_id"].is_null())
+      unk_id = token_id(m["unk_id"], [&] { return path + ": Unigram unk_id"; });
+    return UnigramModel(read_unigram_pieces(m, path), unk_id, get_or(m, "byte_fallback", false), path);
   }
   if (type == "WordPiece") {
     return WordPieceModel(read_vocab(m, path), get_or(m, "unk_token", std::string("[UNK]")),
                           get_or(m, "continuing_subword_prefix", std::string("##")),
                           get_or(m, "max_input_chars_per_word", size_t(100)), path);
   }
-  fail(path, ": model type \"", type, "\" is not supported (BPE, WordPiece)");
+  fail(path, ": model type \"", type, "\" is not supported (BPE, WordPiece, Unigram)");
 }
 
-std::optional<BertNormalizerOptions> read_normalizer(const json& j, const std::string& path) {
-  if (j.is_null()) return std::nullopt;
+// A normalizer's string pattern ({"String": "..."}); regex patterns are refused.
+std::string string_pattern(const json& j, const std::string& path, const char* what) {
+  const json& pattern = j.at("pattern");
+  if (!pattern.is_object() || !pattern.contains("String") || !pattern["String"].is_string())
+    fail(path, ": ", what, " pattern ", printable(pattern.dump()), " is not supported (only {\"String\": ...})");
+  return pattern["String"].get<std::string>();
+}
+
+void read_normalizer(const json& j, const std::string& path, std::vector<NormalizerStep>& steps) {
+  if (j.is_null()) return;
   const std::string type = type_of(j, path, "normalizer");
-  if (type != "BertNormalizer")
-    fail(path, ": normalizer \"", type, "\" is not supported (BertNormalizer)");
-  BertNormalizerOptions o;
-  o.clean_text = get_or(j, "clean_text", true);
-  o.handle_chinese_chars = get_or(j, "handle_chinese_chars", true);
-  o.lowercase = get_or(j, "lowercase", true);
-  o.strip_accents = get_or(j, "strip_accents", o.lowercase);  // null: follow lowercase
-  return o;
+  NormalizerStep step;
+  if (type == "Sequence") {
+    for (const json& n : j.at("normalizers")) read_normalizer(n, path, steps);
+    return;
+  } else if (type == "BertNormalizer") {
+    step.kind = NormalizerStep::Kind::Bert;
+    BertNormalizerOptions& o = step.bert;
+    o.clean_text = get_or(j, "clean_text", true);
+    o.handle_chinese_chars = get_or(j, "handle_chinese_chars", true);
+    o.lowercase = get_or(j, "lowercase", true);
+    o.strip_accents = get_or(j, "strip_accents", o.lowercase);  // null: follow lowercase
+  } else if (type == "Prepend") {
+    step.kind = NormalizerStep::Kind::Prepend;
+    step.to = j.at("prepend").get<std::string>();
+  } else if (type == "Replace") {
+    step.kind = NormalizerStep::Kind::Replace;
+    step.from = string_pattern(j, path, "Replace normalizer");
+    step.to = j.at("content").get<std::string>();
+  } else {
+    fail(path, ": normalizer \"", type, "\" is not supported (BertNormalizer, Prepend, Replace, Sequence)");
+  }
+  steps.push_back(step);
+}
+
+PrependScheme read_prepend_scheme(const json& j, const std::string& path, const char* what) {
+  // Older files: add_prefix_space true / false instead of prepend_scheme.
+  const std::string scheme = j.contains("prepend_scheme") && !j["prepend_scheme"].is_null()
+                                 ? j["prepend_scheme"].get<std::string>()
+                                 : get_or(j, "add_prefix_space", true) ? "always" : "never";
+  if (scheme == "always") return PrependScheme::Always;
+  if (scheme == "first") return PrependScheme::First;
+  if (scheme == "never") return PrependScheme::Never;
+  fail(path, ": ", what, " prepend_scheme \"", printable(scheme), "\" (always, first, never)");
 }
 
 void read_pre_tokenizer(const json& j, const std::string& path,
@@ -132,6 +184,18 @@ void read_pre_tokenizer(const json& j, const std::string& path,
   } else if (type == "Digits") {
     step.kind = PreTokenizerStep::Kind::Digits;
     step.individual_digits = get_or(j, "individual_digits", false);
+  } else if (type == "Metaspace") {
+    step.kind = PreTokenizerStep::Kind::Metaspace;
+    step.text = get_or(j, "replacement", std::string("\u2581"));
+    step.prepend = read_prepend_scheme(j, path, "Metaspace pre-tokenizer");
+    step.split = get_or(j, "split", true);
+  } else if (type == "WhitespaceSplit") {
+    step.kind = PreTokenizerStep::Kind::WhitespaceSplit;
+  } else if (type == "Split" && j.contains("pattern") && j["pattern"].contains("String")) {
+    if (get_or(j, "behavior", std::string()) != "MergedWithPrevious" || get_or(j, "invert", false))
+      fail(path, ": Split pre-tokenizer on a string is only supported with MergedWithPrevious");
+    step.kind = PreTokenizerStep::Kind::SplitAfter;
+    step.text = string_pattern(j, path, "Split pre-tokenizer");
   } else if (type == "Split") {
     const json& pattern = j.at("pattern");
     const std::string regex = pattern.contains("Regex") ? pattern["Regex"].get<std::string>() : "";
@@ -143,7 +207,8 @@ void read_pre_tokenizer(const json& j, const std::string& path,
     step.kind = PreTokenizerStep::Kind::Gpt2Split;
   } else {
     fail(path, ": pre_tokenizer \"", type,
-         "\" is not supported (ByteLevel, BertPreTokenizer, Digits, Split, Sequence)");
+         "\" is not supported (ByteLevel, BertPreTokenizer, Digits, Metaspace, WhitespaceSplit, Split, "
+         "Sequence)");
   }
   steps.push_back(step);
 }
@@ -188,18 +253,43 @@ void read_post_processor(const json& j, const std::string& path, std::vector<Tem
   }
 }
 
-void read_decoder(const json& j, const std::string& path, PipelineConfig& config) {
+void read_decoder(const json& j, const std::string& path, std::vector<DecoderStep>& steps) {
   if (j.is_null()) return;
   const std::string type = type_of(j, path, "decoder");
-  if (type == "ByteLevel") {
-    config.decoder = DecoderKind::ByteLevel;
+  DecoderStep step;
+  if (type == "Sequence") {
+    for (const json& d : j.at("decoders")) read_decoder(d, path, steps);
+    return;
+  } else if (type == "ByteLevel") {
+    step.kind = DecoderStep::Kind::ByteLevel;
   } else if (type == "WordPiece") {
-    config.decoder = DecoderKind::WordPiece;
-    config.wordpiece_prefix = get_or(j, "prefix", std::string("##"));
-    config.wordpiece_cleanup = get_or(j, "cleanup", true);
+    step.kind = DecoderStep::Kind::WordPiece;
+    step.prefix = get_or(j, "prefix", std::string("##"));
+    step.cleanup = get_or(j, "cleanup", true);
+  } else if (type == "Replace") {
+    step.kind = DecoderStep::Kind::Replace;
+    step.from = string_pattern(j, path, "Replace decoder");
+    step.to = j.at("content").get<std::string>();
+  } else if (type == "ByteFallback") {
+    step.kind = DecoderStep::Kind::ByteFallback;
+  } else if (type == "Fuse") {
+    step.kind = DecoderStep::Kind::Fuse;
+  } else if (type == "Strip") {
+    step.kind = DecoderStep::Kind::Strip;
+    step.strip = j.at("content").get<std::string>();
+    if (step.strip.empty() || unicode::find_invalid_utf8(step.strip) != std::string_view::npos)
+      fail(path, ": Strip decoder content \"", printable(step.strip), "\" is not one character");
+    step.start = size_t(json_int(j.at("start"), 0, INT32_MAX, path + ": Strip decoder start"));
+    step.stop = size_t(json_int(j.at("stop"), 0, INT32_MAX, path + ": Strip decoder stop"));
+  } else if (type == "Metaspace") {
+    step.kind = DecoderStep::Kind::Metaspace;
+    step.from = get_or(j, "replacement", std::string("\u2581"));
+    step.prepend = read_prepend_scheme(j, path, "Metaspace decoder");
   } else {
-    fail(path, ": decoder \"", type, "\" is not supported (ByteLevel, WordPiece)");
+    fail(path, ": decoder \"", type,
+         "\" is not supported (ByteLevel, WordPiece, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence)");
   }
+  steps.push_back(step);
 }
 
 // Returns the tokenizer_config.json next to `path` parsed, or null if there
@@ -247,10 +337,10 @@ PipelineConfig read_config(const json& root, const std::string& path) {
                                    get_or(t, "lstrip", false), get_or(t, "rstrip", false),
                                    get_or(t, "single_word", false)});
   }
-  config.normalizer = read_normalizer(root.value("normalizer", json()), path);
+  read_normalizer(root.value("normalizer", json()), path, config.normalizer);
   read_pre_tokenizer(root.value("pre_tokenizer", json()), path, config.pre_tokenizer);
   read_post_processor(root.value("post_processor", json()), path, config.post_processor);
-  read_decoder(root.value("decoder", json()), path, config);
+  read_decoder(root.value("decoder", json()), path, config.decoder);
   return config;
 }
 

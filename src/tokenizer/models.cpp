@@ -1,4 +1,6 @@
 // BPE and WordPiece models: see wquant/tokenizer/models.h.
+#include <algorithm>
+#include <cmath>
 #include <queue>
 
 #include "wquant/core/error.h"
@@ -26,7 +28,26 @@ struct Candidate {
   bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
 };
 
+// Sets ids to the "<0xXX>" tokens of text's bytes and returns true if the
+// vocabulary has all of them (tokenizers: format!("<{b:#04X}>"), "<0x0A>").
+bool byte_tokens_of(const TokenMap& vocab, std::string_view text, std::vector<int32_t>& ids) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  ids.clear();
+  std::string name = "<0x00>";
+  for (unsigned char b : text) {
+    name[3] = kHex[b >> 4], name[4] = kHex[b & 15];
+    auto it = vocab.find(name);
+    if (it == vocab.end()) return false;
+    ids.push_back(it->second);
+  }
+  return true;
+}
+
 }  // namespace
+
+bool BpeModel::byte_tokens(std::string_view text, std::vector<int32_t>& ids) const {
+  return byte_tokens_of(vocab_, text, ids);
+}
 
 BpeModel::BpeModel(TokenMap vocab, const std::vector<std::pair<std::string, std::string>>& merges,
                    BpeOptions options, const std::string& source)
@@ -63,11 +84,19 @@ void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const
       return;
     }
   }
-  // The initial symbols: one per character, unknown characters as unk_token
-  // (one for a run of them with fuse_unk) or dropped without one.
+  // The initial symbols: one per character; an unknown character as its
+  // bytes' tokens (byte_fallback), else as unk_token (one for a run of them
+  // with fuse_unk) or dropped without one. As in tokenizers' merge_word, a
+  // pending unk_token is only added before the next known character (or at
+  // the end), so byte tokens can come before it.
   std::vector<Symbol> symbols;
+  auto add = [&](int32_t id) {
+    const int32_t n = int32_t(symbols.size());
+    symbols.push_back({id, n - 1, n + 1});
+  };
   std::string key;
-  bool last_was_unk = false;
+  bool unk_pending = false;
+  std::vector<int32_t> bytes;
   for (size_t pos = 0; pos < piece.size();) {
     const size_t start = pos;
     unicode::next_code_point(piece, pos);
@@ -75,13 +104,20 @@ void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const
     if (start > 0) key += options_.continuing_subword_prefix;
     key += piece.substr(start, pos - start);
     if (pos == piece.size()) key += options_.end_of_word_suffix;
-    auto it = vocab_.find(key);
-    const bool unknown = it == vocab_.end();
-    if (unknown && (!unk_id_ || (options_.fuse_unk && last_was_unk))) continue;
-    const int32_t n = int32_t(symbols.size());
-    symbols.push_back({unknown ? *unk_id_ : it->second, n - 1, n + 1});
-    last_was_unk = unknown;
+    if (auto it = vocab_.find(key); it != vocab_.end()) {
+      if (unk_pending) add(*unk_id_), unk_pending = false;
+      add(it->second);
+      continue;
+    }
+    if (options_.byte_fallback && byte_tokens(key, bytes)) {
+      for (int32_t id : bytes) add(id);
+      continue;
+    }
+    if (!unk_id_) continue;
+    if (unk_pending && !options_.fuse_unk) add(*unk_id_);
+    unk_pending = true;
   }
+  if (unk_pending) add(*unk_id_);
   if (symbols.empty()) return;
   symbols.back().next = -1;
 
@@ -152,6 +188,89 @@ void WordPieceModel::tokenize(std::string_view word, std::vector<int32_t>& out) 
       return;
     }
     start = end;
+  }
+}
+
+}  // namespace wquant
+
+namespace wquant {
+
+UnigramModel::UnigramModel(std::vector<std::pair<std::string, double>> pieces,
+                           std::optional<int32_t> unk_id, bool byte_fallback, const std::string& source)
+    : unk_id_(unk_id), byte_fallback_(byte_fallback) {
+  if (unk_id && (*unk_id < 0 || size_t(*unk_id) >= pieces.size()))
+    fail(source, ": Unigram unk_id ", *unk_id, " is outside its ", pieces.size(), " pieces");
+  scores_.reserve(pieces.size());
+  for (size_t id = 0; id < pieces.size(); ++id) {
+    auto& [piece, score] = pieces[id];
+    if (!std::isfinite(score)) fail(source, ": Unigram piece ", id, " has score ", score);
+    if (!vocab_.emplace(piece, int32_t(id)).second)
+      fail(source, ": Unigram piece \"", printable(piece), "\" appears twice");
+    scores_.push_back(score);
+    min_score_ = id == 0 ? score : std::min(min_score_, score);
+    max_piece_bytes_ = std::max(max_piece_bytes_, piece.size());
+  }
+}
+
+void UnigramModel::tokenize(std::string_view text, std::vector<int32_t>& out) const {
+  if (text.empty()) return;
+  // best[e]: the best segmentation of text[0, e): its score, the start of its
+  // last entry (npos: none yet) and that entry's id.
+  struct Node {
+    double score = 0;
+    size_t start = std::string_view::npos;
+    int32_t id = -1;
+  };
+  constexpr double kUnkPenalty = 10.0;
+  const double unk_score = min_score_ - kUnkPenalty;
+  std::vector<Node> best(text.size() + 1);
+  for (size_t start = 0; start < text.size();) {
+    size_t next = start;
+    unicode::next_code_point(text, next);
+    const double here = best[start].score;
+    bool single = false;  // an entry covers exactly this code point
+    const size_t longest = std::min(max_piece_bytes_, text.size() - start);
+    for (size_t len = 1; len <= longest; ++len) {
+      auto it = vocab_.find(text.substr(start, len));
+      if (it == vocab_.end()) continue;
+      Node& node = best[start + len];
+      const double score = here + scores_[size_t(it->second)];
+      if (node.start == std::string_view::npos || score > node.score) node = {score, start, it->second};
+      single |= start + len == next;
+    }
+    if (!single) {
+      Node& node = best[next];
+      const double score = here + unk_score;
+      if (node.start == std::string_view::npos || score > node.score)
+        node = {score, start, unk_id_.value_or(-1)};
+    }
+    start = next;
+  }
+  // Back from the end: the entries, runs of unknowns fused into one string.
+  std::vector<std::string_view> parts;
+  size_t unk_end = std::string_view::npos;
+  for (size_t end = text.size(); end > 0;) {
+    const Node& node = best[end];
+    const bool unknown = node.id < 0 || (unk_id_ && node.id == *unk_id_);
+    if (unknown && unk_id_) {
+      if (unk_end == std::string_view::npos) unk_end = end;
+    } else {
+      if (unk_end != std::string_view::npos) parts.push_back(text.substr(end, unk_end - end));
+      unk_end = std::string_view::npos;
+      parts.push_back(text.substr(node.start, end - node.start));
+    }
+    end = node.start;
+  }
+  if (unk_end != std::string_view::npos) parts.push_back(text.substr(0, unk_end));
+  std::vector<int32_t> bytes;
+  for (auto part = parts.rbegin(); part != parts.rend(); ++part) {
+    if (auto it = vocab_.find(*part); it != vocab_.end()) {
+      out.push_back(it->second);
+    } else if (byte_fallback_ && byte_tokens_of(vocab_, *part, bytes)) {
+      out.insert(out.end(), bytes.begin(), bytes.end());
+    } else if (unk_id_) {
+      out.push_back(*unk_id_);
+    }
   }
 }
 

@@ -63,7 +63,9 @@ class PipelineTokenizer final : public Tokenizer {
           ids.push_back(seg.id);
           continue;
         }
-        for (const std::string& piece : pre_tokenize(seg.text)) {
+        // Metaspace's "first" scheme needs to know if this text starts the input.
+        const bool at_start = raw.text.data() == text.data() && seg.text.data() == normalized.data();
+        for (const std::string& piece : pre_tokenize(seg.text, at_start)) {
           std::visit([&](const auto& model) { model.tokenize(piece, ids); }, config_.model);
         }
       }
@@ -83,16 +85,13 @@ class PipelineTokenizer final : public Tokenizer {
       if (skip_special_tokens && special_.contains(token)) continue;
       tokens.push_back(token);
     }
-    switch (config_.decoder) {
-      case DecoderKind::ByteLevel:
-        return byte_level_decode(tokens);
-      case DecoderKind::WordPiece:
-        return wordpiece_decode(tokens, config_.wordpiece_prefix, config_.wordpiece_cleanup);
-      case DecoderKind::None:
-        break;
-    }
     std::string out;
-    for (size_t i = 0; i < tokens.size(); ++i) out += (i > 0 ? " " : "") + tokens[i];
+    if (config_.decoder.empty()) {  // tokenizers without a decoder: joined by spaces
+      for (size_t i = 0; i < tokens.size(); ++i) out += (i > 0 ? " " : "") + tokens[i];
+      return out;
+    }
+    for (const DecoderStep& step : config_.decoder) tokens = decode_step(step, std::move(tokens));
+    for (const std::string& t : tokens) out += t;
     return out;
   }
 
@@ -119,18 +118,25 @@ class PipelineTokenizer final : public Tokenizer {
   size_t vocab_size() const override { return id_to_token_.size(); }
 
   std::string normalize(std::string_view text) const override {
-    return config_.normalizer ? bert_normalize(text, *config_.normalizer) : std::string(text);
+    std::string out(text);
+    for (const NormalizerStep& step : config_.normalizer) {
+      switch (step.kind) {
+        case NormalizerStep::Kind::Bert:
+          out = bert_normalize(out, step.bert);
+          break;
+        case NormalizerStep::Kind::Prepend:
+          if (!out.empty()) out.insert(0, step.to);
+          break;
+        case NormalizerStep::Kind::Replace:
+          out = replace_all(out, step.from, step.to);
+          break;
+      }
+    }
+    return out;
   }
 
   std::vector<std::string> pre_tokenize(std::string_view normalized) const override {
-    std::vector<std::string> pieces{std::string(normalized)}, next;
-    for (const PreTokenizerStep& step : config_.pre_tokenizer) {
-      next.clear();
-      for (const std::string& piece : pieces) run_step(step, piece, next);
-      pieces.swap(next);
-    }
-    std::erase_if(pieces, [](const std::string& p) { return p.empty(); });
-    return pieces;
+    return pre_tokenize(normalized, true);
   }
 
  private:
@@ -145,12 +151,55 @@ class PipelineTokenizer final : public Tokenizer {
     return AddedTokenSplitter(std::move(chosen));
   }
 
-  static void run_step(const PreTokenizerStep& step, const std::string& piece,
-                       std::vector<std::string>& out) {
+  // A piece, and whether it starts the input (Metaspace's "first" scheme).
+  struct Piece {
+    std::string text;
+    bool at_start = false;
+  };
+
+  // The pieces of `normalized` after every pre-tokenizer step; empty pieces
+  // are dropped after each step, as tokenizers' PreTokenizedString::split does.
+  std::vector<std::string> pre_tokenize(std::string_view normalized, bool at_start) const {
+    std::vector<Piece> pieces{{std::string(normalized), at_start}}, next;
+    for (const PreTokenizerStep& step : config_.pre_tokenizer) {
+      next.clear();
+      for (const Piece& piece : pieces) {
+        if (!piece.text.empty()) run_step(step, piece, next);
+      }
+      pieces.swap(next);
+    }
+    std::vector<std::string> out;
+    for (Piece& p : pieces) {
+      if (!p.text.empty()) out.push_back(std::move(p.text));
+    }
+    return out;
+  }
+
+  static void run_step(const PreTokenizerStep& step, const Piece& in, std::vector<Piece>& out) {
+    const std::string& piece = in.text;
+    // Views into `piece`: the one at its start keeps its at_start.
     auto append = [&](const std::vector<std::string_view>& parts) {
-      out.insert(out.end(), parts.begin(), parts.end());
+      for (std::string_view p : parts) out.push_back({std::string(p), in.at_start && p.data() == piece.data()});
     };
     switch (step.kind) {
+      case PreTokenizerStep::Kind::Metaspace: {
+        std::string text = replace_all(piece, " ", step.text);
+        const bool prepend = step.prepend == PrependScheme::Always ||
+                             (step.prepend == PrependScheme::First && in.at_start);
+        if (prepend && !text.starts_with(step.text)) text.insert(0, step.text);
+        if (!step.split) return out.push_back({std::move(text), in.at_start});
+        // Each replacement starts a piece (MergedWithNext).
+        size_t begin = 0;
+        for (size_t at = text.find(step.text, 1); at != std::string::npos; at = text.find(step.text, at + 1)) {
+          if (at > begin) out.push_back({text.substr(begin, at - begin), in.at_start && begin == 0});
+          begin = at;
+        }
+        return out.push_back({text.substr(begin), in.at_start && begin == 0});
+      }
+      case PreTokenizerStep::Kind::SplitAfter:
+        return append(split_after(piece, step.text));
+      case PreTokenizerStep::Kind::WhitespaceSplit:
+        return append(split_white_space(piece));
       case PreTokenizerStep::Kind::Gpt2Split:
         return append(split_gpt2(piece));
       case PreTokenizerStep::Kind::Bert:
@@ -160,11 +209,42 @@ class PipelineTokenizer final : public Tokenizer {
       case PreTokenizerStep::Kind::ByteLevel: {
         const std::string text =
             step.add_prefix_space && !piece.starts_with(' ') ? " " + piece : piece;
-        if (!step.use_regex) return out.push_back(byte_level_encode(text));
-        for (std::string_view part : split_gpt2(text)) out.push_back(byte_level_encode(part));
+        if (!step.use_regex) return out.push_back({byte_level_encode(text), in.at_start});
+        for (std::string_view part : split_gpt2(text))
+          out.push_back({byte_level_encode(part), in.at_start && part.data() == text.data()});
         return;
       }
     }
+  }
+
+  std::vector<std::string> decode_step(const DecoderStep& step, std::vector<std::string> tokens) const {
+    switch (step.kind) {
+      case DecoderStep::Kind::ByteLevel:
+        return {byte_level_decode(tokens)};
+      case DecoderStep::Kind::WordPiece:
+        return {wordpiece_decode(tokens, step.prefix, step.cleanup)};
+      case DecoderStep::Kind::Replace:
+        for (std::string& t : tokens) t = replace_all(t, step.from, step.to);
+        return tokens;
+      case DecoderStep::Kind::ByteFallback:
+        return byte_fallback_decode(tokens);
+      case DecoderStep::Kind::Fuse: {
+        std::string all;
+        for (const std::string& t : tokens) all += t;
+        return {all};
+      }
+      case DecoderStep::Kind::Strip:
+        for (std::string& t : tokens) t = strip_token(t, step);
+        return tokens;
+      case DecoderStep::Kind::Metaspace:
+        // tokenizers: the replacement is a space, except in the first token
+        // (unless prepend_scheme is never), where every one is dropped.
+        for (size_t i = 0; i < tokens.size(); ++i)
+          tokens[i] = replace_all(tokens[i], step.from,
+                                  i == 0 && step.prepend != PrependScheme::Never ? "" : " ");
+        return tokens;
+    }
+    return tokens;
   }
 
   static std::vector<int32_t> apply(const Template& t, const std::vector<int32_t>& ids) {
@@ -185,6 +265,94 @@ class PipelineTokenizer final : public Tokenizer {
 };
 
 }  // namespace
+
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
+  if (from.empty()) return std::string(text);
+  std::string out;
+  size_t begin = 0;
+  for (size_t at = text.find(from); at != std::string_view::npos; at = text.find(from, begin)) {
+    out.append(text.substr(begin, at - begin)).append(to);
+    begin = at + from.size();
+  }
+  return out.append(text.substr(begin));
+}
+
+std::vector<std::string_view> split_after(std::string_view text, std::string_view delimiter) {
+  std::vector<std::string_view> out;
+  size_t begin = 0;
+  if (!delimiter.empty()) {
+    for (size_t at = text.find(delimiter); at != std::string_view::npos; at = text.find(delimiter, begin)) {
+      out.push_back(text.substr(begin, at + delimiter.size() - begin));
+      begin = at + delimiter.size();
+    }
+  }
+  if (begin < text.size()) out.push_back(text.substr(begin));
+  return out;
+}
+
+std::vector<std::string_view> split_white_space(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t word = std::string_view::npos;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t start = pos;
+    const bool space = unicode::is_white_space(unicode::next_code_point(text, pos));
+    if (space && word != std::string_view::npos) out.push_back(text.substr(word, start - word));
+    if (space) word = std::string_view::npos;
+    else if (word == std::string_view::npos) word = start;
+  }
+  if (word != std::string_view::npos) out.push_back(text.substr(word));
+  return out;
+}
+
+std::string strip_token(const std::string& token, const DecoderStep& step) {
+  // tokenizers' Strip: at most `start` leading and `stop` trailing copies of
+  // the character; it then keeps (byte length - both cuts) characters, which
+  // only differs from "the rest" for multi-byte text with stop > 0.
+  std::vector<std::string_view> chars;
+  for (size_t pos = 0; pos < token.size();) {
+    const size_t start = pos;
+    unicode::next_code_point(token, pos);
+    chars.push_back(std::string_view(token).substr(start, pos - start));
+  }
+  size_t front = 0, back = 0;
+  while (front < step.start && front < chars.size() && chars[front] == step.strip) ++front;
+  while (back < step.stop && back < chars.size() && chars[chars.size() - 1 - back] == step.strip) ++back;
+  const size_t cut = front + back;
+  const size_t keep = token.size() >= cut ? std::min(token.size() - cut, chars.size() - front) : 0;
+  std::string out;
+  for (size_t i = front; i < front + keep; ++i) out += chars[i];
+  return out;
+}
+
+std::vector<std::string> byte_fallback_decode(const std::vector<std::string>& tokens) {
+  std::vector<std::string> out;
+  std::string bytes;
+  size_t count = 0;
+  auto flush = [&] {
+    if (count == 0) return;
+    if (unicode::find_invalid_utf8(bytes) == std::string_view::npos) {
+      out.push_back(bytes);
+    } else {
+      out.insert(out.end(), count, "\xEF\xBF\xBD");  // one U+FFFD token per byte
+    }
+    bytes.clear(), count = 0;
+  };
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  for (const std::string& t : tokens) {
+    // "<0xXX>": tokenizers parses the two digits with u8::from_str_radix (either case).
+    if (t.size() == 6 && t.starts_with("<0x") && t[5] == '>' && hex(t[3]) >= 0 && hex(t[4]) >= 0) {
+      bytes.push_back(char(hex(t[3]) * 16 + hex(t[4])));
+      ++count;
+      continue;
+    }
+    flush();
+    out.push_back(t);
+  }
+  flush();
+  return out;
+}
 
 std::unique_ptr<Tokenizer> make_pipeline_tokenizer(PipelineConfig config) {
   return std::make_unique<PipelineTokenizer>(std::move(config));

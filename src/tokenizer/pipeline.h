@@ -50,13 +50,31 @@ class AddedTokenSplitter {
   std::vector<std::vector<size_t>> by_first_byte_;  // token indices, longest first
 };
 
+// One normalizer of a (possibly Sequence) normalizer.
+struct NormalizerStep {
+  enum class Kind { Bert, Prepend, Replace };
+  Kind kind = Kind::Bert;
+  BertNormalizerOptions bert;  // Bert
+  std::string from;            // Replace: every occurrence of `from` ...
+  std::string to;              // ... becomes `to`; Prepend: put before non-empty text
+};
+
+// Metaspace's prepend_scheme: when to put the replacement before a piece
+// that does not start with it (first: only a piece at the start of the input).
+enum class PrependScheme { Always, First, Never };
+
 // One pre-tokenizer of a (possibly Sequence) pre_tokenizer.
 struct PreTokenizerStep {
-  enum class Kind { ByteLevel, Gpt2Split, Bert, Digits };
+  enum class Kind { ByteLevel, Gpt2Split, Bert, Digits, Metaspace, WhitespaceSplit, SplitAfter };
   Kind kind = Kind::ByteLevel;
   bool add_prefix_space = false;   // ByteLevel: prepend ' ' unless there is one
   bool use_regex = true;           // ByteLevel: split with GPT-2's regex first
   bool individual_digits = false;  // Digits
+  std::string text;                // Metaspace: the replacement for ' ' ("\u2581");
+                                   // SplitAfter: the delimiter, kept at the end of
+                                   // each piece (Split, MergedWithPrevious)
+  PrependScheme prepend = PrependScheme::Always;  // Metaspace
+  bool split = true;               // Metaspace: pieces start at each replacement
 };
 
 // One element of a post-processor's template for a single sequence: the
@@ -67,21 +85,32 @@ struct TemplatePart {
 };
 using Template = std::vector<TemplatePart>;
 
-enum class DecoderKind { None, ByteLevel, WordPiece };
+// One decoder of a (possibly Sequence) decoder: each turns the list of token
+// strings into another, as tokenizers' decode_chain; decode() joins the last.
+struct DecoderStep {
+  enum class Kind { ByteLevel, WordPiece, Replace, ByteFallback, Fuse, Strip, Metaspace };
+  Kind kind = Kind::ByteLevel;
+  std::string from, to;          // Replace; Metaspace: from = the replacement
+  std::string prefix = "##";     // WordPiece
+  bool cleanup = true;           // WordPiece
+  std::string strip;             // Strip: the character removed ...
+  size_t start = 0, stop = 0;    // ... at most this many times at each token's start / end
+  PrependScheme prepend = PrependScheme::Always;  // Metaspace
+};
+
+using TokenizerModel = std::variant<BpeModel, WordPieceModel, UnigramModel>;
 
 struct PipelineConfig {
-  PipelineConfig(std::string source_path, std::variant<BpeModel, WordPieceModel> tokenizer_model)
+  PipelineConfig(std::string source_path, TokenizerModel tokenizer_model)
       : source(std::move(source_path)), model(std::move(tokenizer_model)) {}
 
   std::string source;  // file path, for messages
-  std::variant<BpeModel, WordPieceModel> model;
+  TokenizerModel model;
   std::vector<AddedToken> added_tokens;
-  std::optional<BertNormalizerOptions> normalizer;
+  std::vector<NormalizerStep> normalizer;    // applied in order; empty: none
   std::vector<PreTokenizerStep> pre_tokenizer;
   std::vector<Template> post_processor;  // applied in order; empty: none
-  DecoderKind decoder = DecoderKind::None;
-  std::string wordpiece_prefix = "##";
-  bool wordpiece_cleanup = true;
+  std::vector<DecoderStep> decoder;      // empty: tokens joined by spaces
   std::optional<int32_t> bos_id;
   std::optional<int32_t> eos_id;
 };
@@ -102,6 +131,23 @@ PipelineConfig pipeline_config_from_json(const nlohmann::json& tokenizer,
 // by token, as tokenizers' decoders/wordpiece.rs does.
 std::string wordpiece_decode(const std::vector<std::string>& tokens, const std::string& prefix,
                              bool cleanup);
+
+// Returns text with every occurrence of `from` replaced by `to`.
+std::string replace_all(std::string_view text, std::string_view from, std::string_view to);
+
+// Returns text cut after each occurrence of `delimiter`, which stays at the
+// end of its piece (Split with a string pattern, MergedWithPrevious).
+std::vector<std::string_view> split_after(std::string_view text, std::string_view delimiter);
+
+// Returns the words of text between runs of white space (WhitespaceSplit).
+std::vector<std::string_view> split_white_space(std::string_view text);
+
+// Returns token after the Strip decoder `step`.
+std::string strip_token(const std::string& token, const DecoderStep& step);
+
+// Returns tokens after ByteFallback: each run of "<0xXX>" tokens becomes the
+// string its bytes spell, or one U+FFFD per byte if they are not valid UTF-8.
+std::vector<std::string> byte_fallback_decode(const std::vector<std::string>& tokens);
 
 // Returns the ByteLevel decoder's text for `tokens`: each token's characters
 // mapped back to bytes (a token with any character outside the byte

@@ -28,6 +28,9 @@ struct BpeOptions {
   bool ignore_merges = false;             // a piece in the vocabulary is one token
   std::string continuing_subword_prefix;  // prepended to every character but the first
   std::string end_of_word_suffix;         // appended to the last character
+  bool byte_fallback = false;             // a character not in the vocabulary becomes
+                                          // its UTF-8 bytes' "<0xXX>" tokens when all
+                                          // of them are (SentencePiece vocabularies)
 };
 
 // Byte-pair encoding: a piece starts as its characters and the pair of
@@ -52,6 +55,8 @@ class BpeModel {
     int32_t rank;
     int32_t new_id;
   };
+  // byte_fallback: the "<0xXX>" ids of text's bytes, if all are in the vocabulary.
+  bool byte_tokens(std::string_view text, std::vector<int32_t>& ids) const;
   static uint64_t pair_key(int32_t a, int32_t b) {
     return (uint64_t(uint32_t(a)) << 32) | uint32_t(b);
   }
@@ -60,6 +65,33 @@ class BpeModel {
   std::unordered_map<uint64_t, Merge> merges_;
   BpeOptions options_;
   std::optional<int32_t> unk_id_;
+};
+
+// Unigram (SentencePiece's unigram language model, T5 / ALBERT / XLNet):
+// the segmentation of a piece into vocabulary entries with the highest sum of
+// scores (Viterbi over code point boundaries; a code point no entry starts
+// with scores min_score - 10 as unk), consecutive unknowns fused into one,
+// then with byte_fallback an unknown becomes its bytes' "<0xXX>" tokens if
+// all exist. Ties keep the first candidate in (start, length) order: the
+// algorithm of tokenizers' models/unigram/model.rs (encode_optimized).
+class UnigramModel {
+ public:
+  // `pieces` in id order with their scores. Throws Error, prefixed with
+  // `source`, if unk_id is outside them or a piece repeats.
+  UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<int32_t> unk_id,
+               bool byte_fallback, const std::string& source);
+
+  // Appends the ids of `piece` (UTF-8) to `out`.
+  void tokenize(std::string_view piece, std::vector<int32_t>& out) const;
+  const TokenMap& vocab() const { return vocab_; }
+
+ private:
+  TokenMap vocab_;
+  std::vector<double> scores_;
+  std::optional<int32_t> unk_id_;
+  bool byte_fallback_ = false;
+  double min_score_ = 0;
+  size_t max_piece_bytes_ = 0;
 };
 
 // WordPiece (BERT): greedy longest-match-first; pieces after the first of a

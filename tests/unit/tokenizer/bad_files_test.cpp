@@ -44,8 +44,16 @@ TEST_F(BadTokenizerJson, UnreadableOrNotJson) {
 
 TEST_F(BadTokenizerJson, Models) {
   expect_error_for("{}", "no \"model\" object");
-  expect_error_for(R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]]}})",
-                   "model type \"Unigram\" is not supported");
+  expect_error_for(R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 1}})",
+                   "Unigram unk_id 1 is outside its 1 pieces");
+  expect_error_for(R"({"model": {"type": "Unigram", "vocab": [["a", 0.0], ["a", -1.0]]}})",
+                   "Unigram piece \"a\" appears twice");
+  expect_error_for(R"({"model": {"type": "Unigram", "vocab": [["a"]]}})",
+                   "Unigram vocab entry 0 is not a [piece, score] pair");
+  expect_error_for(R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": -3}})",
+                   "Unigram unk_id is -3");
+  expect_error_for(R"({"model": {"type": "WordLevel", "vocab": {"a": 0}}})",
+                   "model type \"WordLevel\" is not supported");
   expect_error_for(R"({"model": {"type": "WordPiece"}})", "model has no \"vocab\" object");
   expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": "zero"}}})",
                    "the id of vocab token \"a\" is \"zero\", expected an integer in [0, 2147483647]");
@@ -64,9 +72,8 @@ TEST_F(BadTokenizerJson, Models) {
                    "merge 0 (\"a b c\") is not two tokens");
   expect_error_for(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})",
                    "merge 0 uses \"b\", which is not in the vocabulary");
-  expect_error_for(
-      R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true}})",
-      "byte_fallback");
+  expect_error_for(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "dropout": 0.1}})",
+                   "BPE dropout is not supported");
 }
 
 TEST_F(BadTokenizerJson, UnsupportedComponents) {
@@ -74,14 +81,24 @@ TEST_F(BadTokenizerJson, UnsupportedComponents) {
                    "normalizer \"NFC\" is not supported");
   expect_error_for(with_model(R"(, "normalizer": {"lowercase": true})"),
                    "normalizer has no \"type\"");
-  expect_error_for(with_model(R"(, "pre_tokenizer": {"type": "Metaspace"})"),
-                   "pre_tokenizer \"Metaspace\" is not supported");
+  expect_error_for(with_model(R"(, "pre_tokenizer": {"type": "Whitespace"})"),
+                   "pre_tokenizer \"Whitespace\" is not supported");
+  expect_error_for(with_model(R"(, "pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "Isolated"})"),
+                   "Split pre-tokenizer on a string is only supported with MergedWithPrevious");
   expect_error_for(
       with_model(
           R"(, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated"})"),
       "Split pre-tokenizer");
-  expect_error_for(with_model(R"(, "decoder": {"type": "Metaspace"})"),
-                   "decoder \"Metaspace\" is not supported");
+  expect_error_for(with_model(R"(, "decoder": {"type": "CTC"})"),
+                   "decoder \"CTC\" is not supported");
+  expect_error_for(with_model(R"(, "decoder": {"type": "Strip", "content": "", "start": 1, "stop": 0})"),
+                   "Strip decoder content \"\" is not one character");
+  expect_error_for(with_model(R"(, "decoder": {"type": "Strip", "content": " ", "start": -1, "stop": 0})"),
+                   "Strip decoder start is -1");
+  expect_error_for(with_model(R"(, "normalizer": {"type": "Replace", "pattern": {"Regex": " +"}, "content": "x"})"),
+                   "Replace normalizer pattern");
+  expect_error_for(with_model(R"(, "pre_tokenizer": {"type": "Metaspace", "prepend_scheme": "sometimes"})"),
+                   "Metaspace pre-tokenizer prepend_scheme \"sometimes\"");
   expect_error_for(with_model(R"(, "post_processor": {"type": "Unknown"})"),
                    "post_processor \"Unknown\" is not supported");
   expect_error_for(with_model(R"(, "post_processor": {"type": "TemplateProcessing",
