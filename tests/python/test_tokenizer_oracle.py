@@ -331,7 +331,7 @@ def test_added_token_options(minilm, tool_bin, tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     ("{not json", "not valid JSON"),
-    ('{"model": {"type": "Unigram", "vocab": []}}', 'model type "Unigram" is not supported'),
+    ('{"model": {"type": "WordLevel", "vocab": {}}}', 'model type "WordLevel" is not supported'),
     ('{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}', '"b", which is not in the vocabulary'),
     ('{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "normalizer": {"type": "NFKC"}}',
      'normalizer "NFKC" is not supported'),
