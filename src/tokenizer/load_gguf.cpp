@@ -56,9 +56,11 @@ class Metadata {
   std::optional<int32_t> id(const std::string& key) const {
     auto it = gguf_.metadata().find(key);
     if (it == gguf_.metadata().end()) return std::nullopt;
-    if (const auto* u = std::get_if<uint64_t>(&it->second)) return int32_t(*u);
-    if (const auto* s = std::get_if<int64_t>(&it->second)) return int32_t(*s);
-    fail(gguf_.path(), ": metadata ", key, " is not an integer");
+    // Range-checked before narrowing: 2^32 + 5 must not become token 5.
+    if (const auto* u = std::get_if<uint64_t>(&it->second); u && *u <= uint64_t(INT32_MAX)) return int32_t(*u);
+    if (const auto* s = std::get_if<int64_t>(&it->second); s && *s >= INT32_MIN && *s <= INT32_MAX)
+      return int32_t(*s);
+    fail(gguf_.path(), ": metadata ", key, " is not an integer in the range of token ids");
   }
   bool flag(const std::string& key) const {
     const bool* v = find<bool>(key);
@@ -112,6 +114,162 @@ json template_processor(const std::optional<std::pair<std::string, int32_t>>& bo
           {"special_tokens", specials}};
 }
 
+
+// Returns the merges transformers' generate_merges(vocab, scores) derives
+// when a file has none: every split of a token into two tokens of the
+// vocabulary (at code point boundaries; within a token ordered by the two
+// ids), all ordered by the whole token's score, then the left and right
+// lengths, highest first, the sort stable. Tokens in order of first
+// appearance with their last score and last id, as Python dicts keep them.
+json derived_merges(const std::vector<std::string>& tokens, const std::vector<double>& scores) {
+  std::map<std::string_view, int64_t> id;
+  std::vector<std::pair<std::string_view, double>> scored;  // first appearance, last score
+  std::map<std::string_view, size_t> slot;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    id[tokens[i]] = int64_t(i);
+    auto [it, inserted] = slot.try_emplace(tokens[i], scored.size());
+    if (inserted) scored.emplace_back(tokens[i], scores[i]);
+    else scored[it->second].second = scores[i];
+  }
+  struct Merge {
+    std::string_view left, right;
+    double score;
+    size_t left_chars, right_chars;
+  };
+  std::vector<Merge> merges, local;
+  for (const auto& [token, score] : scored) {
+    if (unicode::find_invalid_utf8(token) != std::string_view::npos) continue;
+    const size_t chars = unicode::to_code_points(token).size();
+    local.clear();
+    size_t pos = 0;
+    unicode::next_code_point(token, pos);
+    for (size_t k = 1; k < chars; ++k, unicode::next_code_point(token, pos)) {
+      const std::string_view left = token.substr(0, pos), right = token.substr(pos);
+      if (id.contains(left) && id.contains(right)) local.push_back({left, right, score, k, chars - k});
+    }
+    std::stable_sort(local.begin(), local.end(), [&](const Merge& a, const Merge& b) {
+      return std::pair(id[a.left], id[a.right]) < std::pair(id[b.left], id[b.right]);
+    });
+    merges.insert(merges.end(), local.begin(), local.end());
+  }
+  std::stable_sort(merges.begin(), merges.end(), [](const Merge& a, const Merge& b) {
+    return std::tuple(a.score, a.left_chars, a.right_chars) > std::tuple(b.score, b.left_chars, b.right_chars);
+  });
+  json out = json::array();
+  for (const Merge& m : merges) out.push_back({m.left, m.right});
+  return out;
+}
+
+// The file's tokenizer.ggml.merges as [left, right] pairs.
+json file_merges(const std::vector<std::string>& lines, const std::string& path) {
+  json merges = json::array();
+  for (const std::string& line : lines) {
+    const size_t space = line.find(' ');
+    if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) {
+      fail(path, ": tokenizer.ggml.merges entry ", merges.size(), " (\"", printable(line),
+           "\") is not two tokens");
+    }
+    merges.push_back({line.substr(0, space), line.substr(space + 1)});
+  }
+  return merges;
+}
+
+json bpe_model(json vocab, json merges, bool byte_fallback, const json& unk_token) {
+  return {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", unk_token},
+          {"continuing_subword_prefix", byte_fallback ? json() : json("")},
+          {"end_of_word_suffix", byte_fallback ? json() : json("")}, {"fuse_unk", byte_fallback},
+          {"byte_fallback", byte_fallback}, {"ignore_merges", false}, {"vocab", std::move(vocab)},
+          {"merges", std::move(merges)}};
+}
+
+json replace(const char* from, const char* to) {
+  return {{"type", "Replace"}, {"pattern", {{"String", from}}}, {"content", to}};
+}
+
+// The parts of tokenizer.json that depend on the vocabulary's kind.
+struct ModelParts {
+  json vocab, model, normalizer, pre_tokenizer, decoder;
+  std::vector<std::string> names;  // the tokens as respelled for the vocabulary; empty: as stored
+  std::vector<std::string> special;  // more tokens registered as special when in the vocabulary
+};
+
+// tokenizer.ggml.model "gpt2": byte-level BPE (a token spelled outside the
+// byte alphabet, a mislabelled or raw-UTF-8 one, is respelled byte by byte).
+ModelParts byte_level_parts(const std::vector<std::string>& tokens, const Metadata& meta,
+                            const std::string& path) {
+  if (const std::string* pre = meta.find<std::string>("tokenizer.ggml.pre")) {
+    if (std::find(kOtherRegexPre.begin(), kOtherRegexPre.end(), *pre) != kOtherRegexPre.end()) {
+      fail(path, ": tokenizer.ggml.pre \"", *pre,
+           "\" needs a pre-tokenizer regex other than GPT-2's (not supported)");
+    }
+  }
+  ModelParts p;
+  p.vocab = json::object();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string& t = tokens[i];
+    p.vocab[byte_level_spelled(t) ? t : byte_level_encode(t)] = int32_t(i);
+  }
+  p.model = bpe_model(p.vocab, file_merges(meta.require<std::vector<std::string>>("tokenizer.ggml.merges"), path),
+                      false, nullptr);
+  p.pre_tokenizer = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+                     {"use_regex", true}};
+  p.decoder = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
+               {"use_regex", true}};
+  return p;
+}
+
+// tokenizer.ggml.model "llama": a SentencePiece vocabulary, as
+// BPE with byte fallback and merges from the file or derived from the scores,
+// shaped per architecture as transformers' builders do:
+//   gemma, gemma2, gemma3  GemmaTokenizer: tokens of only spaces respelled
+//       with U+2581, merges by position in the file, unk_token <unk>,
+//       normalizer Replace(" ", U+2581), Split(" ", merged with previous),
+//       decoder Replace, ByteFallback, Fuse;
+//   phi3  Prepend + Replace normalizers, no pre-tokenizer;
+//   others  LlamaTokenizer: Metaspace (prepend first, no split);
+//   and a Strip(" ", 1, 0) decoder after Replace, ByteFallback, Fuse.
+ModelParts sentencepiece_parts(std::vector<std::string> tokens, const Metadata& meta,
+                               const std::string& architecture, const std::string& path) {
+  const bool gemma = architecture == "gemma" || architecture == "gemma2" || architecture == "gemma3";
+  std::vector<double> scores(tokens.size());
+  if (gemma) {
+    for (std::string& t : tokens)
+      if (!t.empty() && t.find_first_not_of(' ') == std::string::npos) t = replace_all(t, " ", "\u2581");
+    for (size_t i = 0; i < tokens.size(); ++i) scores[i] = -double(i);
+  } else if (const auto* s = meta.find<std::vector<double>>("tokenizer.ggml.scores")) {
+    if (s->size() != tokens.size())
+      fail(path, ": tokenizer.ggml.scores has ", s->size(), " entries for ", tokens.size(), " tokens");
+    scores = *s;
+  } else if (!meta.find<std::vector<std::string>>("tokenizer.ggml.merges")) {
+    fail(path, ": a SentencePiece vocabulary with neither tokenizer.ggml.merges nor tokenizer.ggml.scores");
+  }
+  ModelParts p;
+  p.vocab = json::object();
+  for (size_t i = 0; i < tokens.size(); ++i) p.vocab[tokens[i]] = int32_t(i);
+  if (gemma) p.names = tokens;
+  if (gemma) p.special = {"<mask>"};  // GemmaTokenizer's mask_token
+  const auto* lines = meta.find<std::vector<std::string>>("tokenizer.ggml.merges");
+  json merges = lines ? file_merges(*lines, path) : derived_merges(tokens, scores);
+  p.model = bpe_model(p.vocab, std::move(merges), true, gemma ? json("<unk>") : json());
+  json decoder = json::array({replace("\u2581", " "), {{"type", "ByteFallback"}}, {{"type", "Fuse"}}});
+  if (gemma) {
+    p.normalizer = replace(" ", "\u2581");
+    p.pre_tokenizer = {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "MergedWithPrevious"},
+                       {"invert", false}};
+  } else {
+    decoder.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+    if (architecture == "phi3") {
+      p.normalizer = {{"type", "Sequence"},
+                      {"normalizers", {{{"type", "Prepend"}, {"prepend", "\u2581"}}, replace(" ", "\u2581")}}};
+    } else {
+      p.pre_tokenizer = {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "first"},
+                         {"split", false}};
+    }
+  }
+  p.decoder = {{"type", "Sequence"}, {"decoders", std::move(decoder)}};
+  return p;
+}
+
 }  // namespace
 
 HfTokenizerFiles gguf_tokenizer_files(const GgufFile& gguf) {
@@ -119,14 +277,9 @@ HfTokenizerFiles gguf_tokenizer_files(const GgufFile& gguf) {
   const Metadata meta(gguf);
   const std::string* model = meta.find<std::string>("tokenizer.ggml.model");
   if (model == nullptr) fail(path, ": no tokenizer.ggml.model: the file has no embedded tokenizer");
-  if (*model != "gpt2")
-    fail(path, ": tokenizer.ggml.model \"", *model, "\" is not supported (gpt2)");
-  if (const std::string* pre = meta.find<std::string>("tokenizer.ggml.pre")) {
-    if (std::find(kOtherRegexPre.begin(), kOtherRegexPre.end(), *pre) != kOtherRegexPre.end()) {
-      fail(path, ": tokenizer.ggml.pre \"", *pre,
-           "\" needs a pre-tokenizer regex other than GPT-2's (not supported)");
-    }
-  }
+  if (*model != "gpt2" && *model != "llama")
+    fail(path, ": tokenizer.ggml.model \"", printable(*model), "\" is not supported (gpt2, llama)");
+  const bool sentencepiece = *model == "llama";
   const auto& tokens = meta.require<std::vector<std::string>>("tokenizer.ggml.tokens");
   static const std::vector<int64_t> kNoTypes;
   const auto* types = meta.find<std::vector<int64_t>>("tokenizer.ggml.token_type");
@@ -135,24 +288,12 @@ HfTokenizerFiles gguf_tokenizer_files(const GgufFile& gguf) {
          " tokens");
   }
   if (types == nullptr) types = &kNoTypes;
-
-  // A token written with characters outside the byte alphabet (a mislabelled
-  // or raw-UTF-8 token) is respelled byte by byte, as transformers does; a
-  // repeated token keeps its last id, as a Python dict would.
-  json vocab = json::object();
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const std::string& t = tokens[i];
-    vocab[byte_level_spelled(t) ? t : byte_level_encode(t)] = int32_t(i);
-  }
-  json merges = json::array();
-  for (const std::string& line : meta.require<std::vector<std::string>>("tokenizer.ggml.merges")) {
-    const size_t space = line.find(' ');
-    if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) {
-      fail(path, ": tokenizer.ggml.merges entry ", merges.size(), " (\"", line,
-           "\") is not two tokens");
-    }
-    merges.push_back({line.substr(0, space), line.substr(space + 1)});
-  }
+  const std::string* architecture = meta.find<std::string>("general.architecture");
+  ModelParts parts = sentencepiece
+                         ? sentencepiece_parts(tokens, meta, architecture ? *architecture : "", path)
+                         : byte_level_parts(tokens, meta, path);
+  const json& vocab = parts.vocab;
+  const std::vector<std::string>& names = parts.names.empty() ? tokens : parts.names;
 
   // Control tokens become special added tokens (if spelled in the byte
   // alphabet: others are llama.cpp mislabels), user-defined ones plain added
@@ -167,11 +308,17 @@ HfTokenizerFiles gguf_tokenizer_files(const GgufFile& gguf) {
     if (!inserted && special) entry->second["special"] = true;
   };
   for (size_t i = 0; i < types->size(); ++i) {
-    if ((*types)[i] == kControl && byte_level_spelled(tokens[i])) add(tokens[i], true);
-    if ((*types)[i] == kUserDefined) add(tokens[i], false);
+    if ((*types)[i] == kControl && (sentencepiece || byte_level_spelled(names[i]))) add(names[i], true);
+    if ((*types)[i] == kUserDefined) add(names[i], false);
   }
+  for (const std::string& token : parts.special) add(token, true);
   json config = {{"tokenizer_class", "PreTrainedTokenizerFast"},
                  {"clean_up_tokenization_spaces", false}};
+  // A SentencePiece file without the flag gets a BOS (llama.cpp's default;
+  // transformers: setdefault("add_bos_token", True)).
+  const bool* add_bos_flag = meta.find<bool>("tokenizer.ggml.add_bos_token");
+  const bool add_bos = add_bos_flag ? *add_bos_flag : sentencepiece;
+  if (sentencepiece && !add_bos_flag) config["add_bos_token"] = true;
   std::optional<std::pair<std::string, int32_t>> bos, eos;
   for (const auto& [key, name] : {std::pair{"bos_token_id", "bos_token"},
                                   std::pair{"eos_token_id", "eos_token"},
@@ -181,11 +328,10 @@ HfTokenizerFiles gguf_tokenizer_files(const GgufFile& gguf) {
     if (!id) continue;
     if (*id < 0 || size_t(*id) >= tokens.size())
       fail(path, ": tokenizer.ggml.", key, " ", *id, " is not a token");
-    const std::string& token = tokens[*id];
+    const std::string& token = names[size_t(*id)];
     add(token, true);
     config[name] = token;
-    if (std::string_view(name) == "bos_token" && meta.flag("tokenizer.ggml.add_bos_token"))
-      bos.emplace(token, *id);
+    if (std::string_view(name) == "bos_token" && add_bos) bos.emplace(token, *id);
     if (std::string_view(name) == "eos_token" && meta.flag("tokenizer.ggml.add_eos_token"))
       eos.emplace(token, *id);
   }
@@ -201,19 +347,11 @@ HfTokenizerFiles gguf_tokenizer_files(const GgufFile& gguf) {
       {"truncation", nullptr},
       {"padding", nullptr},
       {"added_tokens", std::move(added_tokens)},
-      {"normalizer", nullptr},
-      {"pre_tokenizer",
-       {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
-        {"use_regex", true}}},
+      {"normalizer", std::move(parts.normalizer)},
+      {"pre_tokenizer", std::move(parts.pre_tokenizer)},
       {"post_processor", template_processor(bos, eos)},
-      {"decoder",
-       {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
-        {"use_regex", true}}},
-      {"model",
-       {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
-        {"continuing_subword_prefix", ""}, {"end_of_word_suffix", ""}, {"fuse_unk", false},
-        {"byte_fallback", false}, {"ignore_merges", false}, {"vocab", std::move(vocab)},
-        {"merges", std::move(merges)}}},
+      {"decoder", std::move(parts.decoder)},
+      {"model", std::move(parts.model)},
   };
   return {std::move(tokenizer), std::move(config)};
 }

@@ -126,3 +126,63 @@ def test_byte_fallback_and_unknowns_are_exercised(variants, texts):
     unknowns = sum(i == t5.token_to_id("<unk>") for e in t5.encode_batch(texts) for i in e.ids)
     print(f"byte tokens {bytes_used}, Unigram unknowns {unknowns}")
     assert bytes_used > 100 and unknowns > 50
+
+
+# ---------------------------------------------------------------- GGUF vocabularies (tokenizer.ggml.model "llama")
+
+def write_sentencepiece_gguf(model_file: pathlib.Path, path: pathlib.Path, architecture: str, merges: bool):
+    """A GGUF holding the SentencePiece model's vocabulary the way llama.cpp's
+    convert_hf_to_gguf.py (_set_vocab_sentencepiece) writes it: pieces, scores,
+    token types (1 normal, 2 unknown, 3 control, 6 byte), special ids; and,
+    when `merges`, a merge list too (files made from tokenizer.json have one)."""
+    import gguf
+    import sentencepiece
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
+    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    user_defined = {"<mask>"}
+    types = [2 if sp.is_unknown(i) else 3 if sp.is_control(i) else 6 if sp.is_byte(i)
+             else 4 if p in user_defined else 1 for i, p in enumerate(pieces)]
+    writer = gguf.GGUFWriter(str(path), architecture)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(pieces)
+    writer.add_token_scores([sp.get_score(i) for i in range(len(pieces))])
+    writer.add_token_types(types)
+    if merges:
+        from transformers.tokenization_utils_base import generate_merges
+        vocab = {p: i for i, p in enumerate(pieces)}
+        writer.add_token_merges([f"{a} {b}" for a, b in generate_merges(vocab)])
+    writer.add_bos_token_id(sp.bos_id())
+    writer.add_eos_token_id(sp.eos_id())
+    writer.add_unk_token_id(sp.unk_id())
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+
+
+# llama: Metaspace; phi3: Prepend + Replace normalizers; gemma: GemmaTokenizer's
+# shape with merges by position; llama with the file's own merges.
+GGUF_CASES = [("llama", False), ("phi3", False), ("gemma2", False), ("llama", True)]
+
+
+@pytest.mark.parametrize("architecture,merges", GGUF_CASES,
+                         ids=[f"{a}{'-merges' if m else ''}" for a, m in GGUF_CASES])
+def test_gguf_sentencepiece_vocabulary(tool_bin, tmp_path, texts, architecture, merges):
+    from transformers import AutoTokenizer
+    text = training_text(tmp_path)
+    if architecture.startswith("gemma"):
+        # Gemma's first five pieces, <mask> (4) included: GemmaTokenizer adds one past
+        # the vocabulary when the file has none.
+        model = spm_fixtures.train(text, tmp_path, "bpe", pad_id=0, eos_id=1, bos_id=2, unk_id=3,
+                                   pad_piece="<pad>", eos_piece="<eos>", bos_piece="<bos>",
+                                   user_defined_symbols=["<mask>"])
+    else:
+        model = spm_fixtures.train(text, tmp_path, "bpe")
+    write_sentencepiece_gguf(model, tmp_path / "vocab.gguf", architecture, merges)
+    ref = AutoTokenizer.from_pretrained(tmp_path, gguf_file="vocab.gguf")
+    tool = Tool(tool_bin("tokenize"), "--gguf", tmp_path / "vocab.gguf")
+    ids = ref(texts)["input_ids"]
+    assert_same(tool.encode(texts), ids, texts, f"{architecture} GGUF ids")
+    ids += random_id_lists(len(ref))
+    for skip in (False, True):
+        want = [ref.decode(i, skip_special_tokens=skip) for i in ids]
+        assert_same(tool.decode(ids, skip), want, ids, f"{architecture} GGUF decode (skip {skip})")

@@ -127,12 +127,25 @@ TEST_F(GgufTokenizer, Errors) {
   testing::GgufMetadataWriter none;
   none.str("general.architecture", "llama");
   expect_error(none, "no tokenizer.ggml.model");
-  testing::GgufMetadataWriter llama;
-  llama.str("tokenizer.ggml.model", "llama");
-  expect_error(llama, "tokenizer.ggml.model \"llama\" is not supported");
+  testing::GgufMetadataWriter bert;
+  bert.str("tokenizer.ggml.model", "bert");
+  expect_error(bert, "tokenizer.ggml.model \"bert\" is not supported");
   testing::GgufMetadataWriter llama3;
-  llama3.str("tokenizer.ggml.model", "gpt2").str("tokenizer.ggml.pre", "llama-bpe");
+  llama3.str("tokenizer.ggml.model", "gpt2").str("tokenizer.ggml.pre", "llama-bpe").strings("tokenizer.ggml.tokens", {"a"});
   expect_error(llama3, "tokenizer.ggml.pre \"llama-bpe\"");
+  testing::GgufMetadataWriter spm_no_scores;
+  spm_no_scores.str("tokenizer.ggml.model", "llama").strings("tokenizer.ggml.tokens", {"a"});
+  expect_error(spm_no_scores, "neither tokenizer.ggml.merges nor tokenizer.ggml.scores");
+  testing::GgufMetadataWriter spm_short_scores;
+  spm_short_scores.str("tokenizer.ggml.model", "llama").strings("tokenizer.ggml.tokens", {"a", "b"});
+  spm_short_scores.f32s("tokenizer.ggml.scores", {0.0f});
+  expect_error(spm_short_scores, "tokenizer.ggml.scores has 1 entries for 2 tokens");
+  testing::GgufMetadataWriter huge_bos;  // 2^32 + 0 must not become token 0
+  huge_bos.str("tokenizer.ggml.model", "gpt2")
+      .strings("tokenizer.ggml.tokens", {"a"})
+      .strings("tokenizer.ggml.merges", {})
+      .u64("tokenizer.ggml.bos_token_id", uint64_t(1) << 32);
+  expect_error(huge_bos, "tokenizer.ggml.bos_token_id is not an integer in the range of token ids");
   testing::GgufMetadataWriter no_merges;
   no_merges.str("tokenizer.ggml.model", "gpt2").strings("tokenizer.ggml.tokens", {"a"});
   expect_error(no_merges, "tokenizer.ggml.merges is missing");

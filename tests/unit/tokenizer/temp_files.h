@@ -53,6 +53,20 @@ class GgufMetadataWriter {
     ++count_;
     return *this;
   }
+  GgufMetadataWriter& u64(const std::string& key, uint64_t v) {
+    key_(key, 10);
+    put(v);
+    ++count_;
+    return *this;
+  }
+  GgufMetadataWriter& f32s(const std::string& key, const std::vector<float>& v) {
+    key_(key, 9);
+    put(uint32_t(6));
+    put(uint64_t(v.size()));
+    for (float x : v) put(x);
+    ++count_;
+    return *this;
+  }
   GgufMetadataWriter& flag(const std::string& key, bool v) {
     key_(key, 7);
     put(uint8_t(v));
