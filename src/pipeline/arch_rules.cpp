@@ -92,6 +92,24 @@ TensorClass classify_bert(const std::string& name, const Shape& shape) {
   return {};
 }
 
+// DETR (facebook/detr-resnet-50): the transformer's linear layers and the
+// class / box heads; the convolutional backbone and input_projection (4-D
+// convolution weights) and the query embeddings stay float.
+//   model.{encoder,decoder}.layers.N.{self_attn,encoder_attn}.{q,k,v,out}_proj
+//   model.{encoder,decoder}.layers.N.fc1 / fc2
+//   class_labels_classifier, bbox_predictor.layers.N
+// (transformers 5 renames out_proj to o_proj and fc1 / fc2 to mlp.fc1 / fc2
+// in memory; both spellings are accepted.)
+TensorClass classify_detr(const std::string& name, const Shape& shape) {
+  static const std::regex linear(
+      R"(((encoder|decoder)\.layers\.\d+\.((self_attn|encoder_attn)\.(q|k|v|o|out)_proj|(mlp\.)?fc[12])|class_labels_classifier|bbox_predictor\.layers\.\d+)\.weight$)");
+  static const std::regex embed(R"(query_position_embeddings\.weight$)");
+  if (!is_2d(shape)) return {};
+  if (ends_with_match(name, linear)) return {TensorRole::Linear};
+  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
+  return {};
+}
+
 // Unknown architectures: a 2-D ".weight" is linear unless its name says it
 // is an embedding or a norm. lm_head stays excluded.
 TensorClass classify_generic(const std::string& name, const Shape& shape) {
@@ -149,7 +167,7 @@ const Entry kRules[] = {
     {"gemma3_text", classify_llama, nullptr},       {"phi3", classify_phi3, smoothing_phi3},
     {"gpt2", classify_gpt2, smoothing_gpt2},
     {"opt", classify_opt, smoothing_opt},           {"codegen", classify_codegen, smoothing_codegen},
-    {"bert", classify_bert, nullptr},
+    {"bert", classify_bert, nullptr},               {"detr", classify_detr, nullptr},
 };
 
 }  // namespace
