@@ -7,7 +7,8 @@ Small valid inputs made here, nothing committed: safetensors files of every
 float and integer dtype, GGUF files with llama metadata, a vocabulary and a
 tensor of every ggml type wquant reads (random blocks, finite f16 scales),
 tokenizer.json files (WordPiece, byte-level BPE trained here by `tokenizers`
-on a few sentences), config.json files of each architecture family, and
+on a few sentences, SentencePiece-style byte-fallback BPE and Unigram), GGUF
+SentencePiece vocabularies, config.json files of each architecture family, and
 compressed-tensors checkpoints that `wquant quantize` writes from a tiny
 float llama made here (W8 channel, W4 g32 asym, W2 g16).
 """
@@ -37,6 +38,23 @@ def safetensors_seeds(out: pathlib.Path, rng):
     # bf16: safetensors.numpy has no bf16; write the header by hand.
     header = json.dumps({"x": {"dtype": "BF16", "shape": [2, 2], "data_offsets": [0, 8]}}).encode()
     (out / "bf16.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + bytes(range(8)))
+
+
+def sentencepiece_gguf(path, architecture):
+    """A GGUF holding only a SentencePiece vocabulary (tokenizer.ggml.model "llama")."""
+    import gguf
+    w = gguf.GGUFWriter(str(path), architecture)
+    tokens = ["<unk>", "<s>", "</s>", "<mask>"] + [f"<0x{b:02X}>" for b in range(256)] + \
+             ["\u2581", "t", "h", "e", "\u2581t", "he", "\u2581the", "  "]
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores([-float(i) for i in range(len(tokens))])
+    w.add_token_types([2, 3, 3, 4] + [6] * 256 + [1] * (len(tokens) - 260))
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.close()
 
 
 def gguf_writer(path, vocab: bool, rng, types=()):
@@ -90,6 +108,29 @@ def tokenizer_seeds(out: pathlib.Path):
                                                       special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
     wp.decoder = decoders.WordPiece()
     wp.save(str(out / "wordpiece.json"))
+    # SentencePiece shapes: byte-fallback BPE as Llama-2 / Gemma files have it, and Unigram as T5's.
+    pieces = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + \
+             ["\u2581", "t", "h", "e", "\u2581t", "he", "\u2581the", "a", "n", "d", "\u2581a", "nd", "\u2581and"]
+    spm_vocab = {p: i for i, p in enumerate(pieces)}
+    spm_merges = [("\u2581", "t"), ("h", "e"), ("\u2581t", "he"), ("\u2581", "a"), ("n", "d"), ("\u2581a", "nd")]
+    spm_decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(" ", 1, 0)])
+    llama2 = Tokenizer(models.BPE(spm_vocab, spm_merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+    llama2.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    llama2.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+    llama2.decoder = spm_decoder
+    llama2.add_special_tokens(["<s>", "</s>"])
+    llama2.save(str(out / "spm-llama2.json"))
+    gemma = Tokenizer(models.BPE(spm_vocab, spm_merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+    gemma.normalizer = normalizers.Replace(" ", "\u2581")
+    gemma.pre_tokenizer = pre_tokenizers.Split(" ", behavior="merged_with_previous")
+    gemma.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
+    gemma.save(str(out / "spm-gemma.json"))
+    unigram = Tokenizer(models.Unigram([(p, -float(i % 17) - 1.0) for i, p in enumerate(pieces)], 0, True))
+    unigram.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(prepend_scheme="first", split=True)])
+    unigram.decoder = decoders.Metaspace()
+    unigram.save(str(out / "unigram.json"))
 
 
 CONFIGS = {
@@ -97,6 +138,19 @@ CONFIGS = {
               "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 16, "rms_norm_eps": 1e-5,
               "max_position_embeddings": 64, "rope_theta": 10000.0, "tie_word_embeddings": True,
               "bos_token_id": 1, "eos_token_id": [2, 3]},
+    "qwen3": {"model_type": "qwen3", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 16,
+              "rope_parameters": {"rope_theta": 1e6, "rope_type": "default"},
+              "layer_types": ["full_attention", "sliding_attention"], "sliding_window": 8},
+    "gemma3": {"model_type": "gemma3_text", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+               "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16, "vocab_size": 16,
+               "query_pre_attn_scalar": 16, "sliding_window": 4, "hidden_activation": "gelu_pytorch_tanh",
+               "rope_parameters": {"sliding_attention": {"rope_type": "default", "rope_theta": 1e4},
+                                   "full_attention": {"rope_type": "default", "rope_theta": 1e6}},
+               "layer_types": ["sliding_attention", "full_attention"], "final_logit_softcapping": None},
+    "phi3": {"model_type": "phi3", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+             "num_attention_heads": 4, "vocab_size": 16, "partial_rotary_factor": 0.5, "sliding_window": 7,
+             "rope_parameters": {"rope_theta": 1e4, "partial_rotary_factor": 0.5, "rope_type": "default"}},
     "gpt2": {"model_type": "gpt2", "n_embd": 32, "n_layer": 1, "n_head": 4, "n_positions": 64, "vocab_size": 16,
              "layer_norm_epsilon": 1e-5},
     "opt": {"model_type": "opt", "hidden_size": 32, "ffn_dim": 64, "num_hidden_layers": 1,
@@ -142,6 +196,8 @@ def main():
     gguf_writer(dirs["fuzz_gguf"] / "llama-types.gguf", False, rng, F16_FIELDS)
     gguf_writer(dirs["fuzz_gguf"] / "llama.gguf", True, rng)
     gguf_writer(dirs["fuzz_gguf_vocab"] / "vocab.gguf", True, rng)
+    for architecture in ("llama", "gemma2", "phi3"):
+        sentencepiece_gguf(dirs["fuzz_gguf_vocab"] / f"spm-{architecture}.gguf", architecture)
     tokenizer_seeds(dirs["fuzz_tokenizer_json"])
     for name, c in CONFIGS.items():
         (dirs["fuzz_config"] / f"{name}.json").write_text(json.dumps(c))
