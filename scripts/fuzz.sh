@@ -5,7 +5,8 @@
 # (scripts/fuzz_seeds.py, which needs a built wquant), and runs each target.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   a campaign: each target SECONDS
-#       (default 600), its corpus kept and grown under $WQUANT_CACHE/fuzz/
+#       (default 600), its corpus kept and grown under $WQUANT_CACHE/fuzz/;
+#       with WQUANT_FUZZ_RUNS=N, each target N executions instead of a time
 #   scripts/fuzz.sh --ci                     what CI runs: the parsers' unit
 #       tests (core, quant, io, tokenizer) under the sanitizers, then each
 #       target for a fixed number of executions from its seeds alone with a
@@ -54,7 +55,8 @@ for t in "${TARGETS[@]}"; do
     budget=(-runs=20000 -seed=1)
   else
     corpus="$CACHE/fuzz/$t"
-    budget=(-max_total_time="$SECONDS_EACH")
+    if [ -n "${WQUANT_FUZZ_RUNS:-}" ]; then budget=(-runs="$WQUANT_FUZZ_RUNS")
+    else budget=(-max_total_time="$SECONDS_EACH"); fi
   fi
   mkdir -p "$corpus"
   log="$BUILD/$t.log"
@@ -62,7 +64,8 @@ for t in "${TARGETS[@]}"; do
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$BUILD/findings/$t-") >"$log" 2>&1; then
     echo "== $t: FINDING (log $log, input $BUILD/findings/)"; tail -40 "$log"; status=1
   fi
-  echo "== $t: $(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}') executions," \
+  echo "== $t: $(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}') executions" \
+       "in $(grep -E 'Done [0-9]+ runs in' "$log" | sed -E 's/.*in ([0-9]+) second.*/\1/') s," \
        "$(grep -E 'stat::peak_rss_mb' "$log" | awk '{print $2}') MB peak, corpus $(ls "$corpus" | wc -l) inputs"
 done
 exit $status
