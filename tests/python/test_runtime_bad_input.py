@@ -40,6 +40,10 @@ def tiny(arch, tmp_path, edit=None):
     ("opt-350m", "model.decoder.project_in.weight"),
     ("codegen", "transformer.h.0.attn.qkv_proj.weight"),
     ("llama", "model.layers.1.mlp.down_proj.weight"),
+    ("gemma2", "model.layers.0.post_feedforward_layernorm.weight"),
+    ("gemma3_text", "model.layers.1.self_attn.k_norm.weight"),
+    ("qwen3", "model.layers.0.self_attn.q_norm.weight"),
+    ("phi3", "model.layers.1.mlp.gate_up_proj.weight"),
 ])
 def test_missing_tensor_is_named(wquant_bin, tmp_path, tokenizer, arch, tensor):
     d = tiny(arch, tmp_path, lambda t: t.pop(tensor))
@@ -53,6 +57,7 @@ def test_missing_tensor_is_named(wquant_bin, tmp_path, tokenizer, arch, tensor):
     ("gpt2", "transformer.h.0.mlp.c_fc.weight", "[256, 64]", "[64, 256]"),
     ("opt", "model.decoder.layers.0.fc1.weight", "[64, 128]", "[128, 64]"),
     ("codegen", "transformer.h.1.mlp.fc_in.weight", "[64, 256]", "[256, 64]"),
+    ("phi3", "model.layers.0.self_attn.qkv_proj.weight", "[64, 128]", "[128, 64]"),
 ])
 def test_wrong_shape_names_tensor_and_both_shapes(wquant_bin, tmp_path, tokenizer, arch, tensor,
                                                   stored, expected):
@@ -70,6 +75,31 @@ def test_unknown_model_type_lists_supported(wquant_bin, tmp_path, tokenizer):
     (d / "config.json").write_text(json.dumps(config))
     expect_error(wquant_bin, ["generate", d, "-p", "hello", "--tokenizer", tokenizer],
                  inputs=[d], contains=["'mamba'", "gpt2", "opt", "codegen", "llama", "qwen2"])
+
+
+@pytest.mark.parametrize("rope", [
+    {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0},
+    {"rope_type": "longrope", "rope_theta": 10000.0},
+])
+@pytest.mark.parametrize("arch", ["llama", "phi3"])
+def test_rope_scaling_is_refused_not_ignored(wquant_bin, tmp_path, tokenizer, arch, rope):
+    """Running a scaled rotary embedding unscaled would give plausible but
+    wrong output; the config's rope type must be named instead."""
+    d = tiny(arch, tmp_path)
+    config = json.loads((d / "config.json").read_text())
+    config["rope_parameters"] = rope
+    (d / "config.json").write_text(json.dumps(config))
+    expect_error(wquant_bin, ["generate", d, "-p", "hello", "--tokenizer", tokenizer],
+                 inputs=[d], contains=[str(d), f"rope type '{rope['rope_type']}' is not supported"])
+
+
+def test_gemma_bad_layer_types(wquant_bin, tmp_path, tokenizer):
+    d = tiny("gemma2", tmp_path)
+    config = json.loads((d / "config.json").read_text())
+    config["layer_types"] = ["sliding_attention", "chunked_attention"]
+    (d / "config.json").write_text(json.dumps(config))
+    expect_error(wquant_bin, ["generate", d, "-p", "hello", "--tokenizer", tokenizer],
+                 inputs=[d], contains=[str(d), "'layer_types'[1]", "chunked_attention"])
 
 
 def test_codegen_heads_not_a_multiple_of_four(wquant_bin, tmp_path, tokenizer):
