@@ -75,12 +75,13 @@ def auto_class(name: str):
     return getattr(transformers, SPECS[name].auto_class)
 
 
-def build(name: str, directory: pathlib.Path) -> torch.nn.Module:
+def build(name: str, directory: pathlib.Path, **overrides) -> torch.nn.Module:
     """Returns the float32 model `name` in eval mode, saved to `directory`
-    (config.json + model.safetensors)."""
+    (config.json + model.safetensors). `overrides` replace config keys of the
+    spec (None removes one)."""
     from transformers import AutoConfig
     spec = SPECS[name]
-    config = {k: v for k, v in spec.config.items() if v is not None}
+    config = {k: v for k, v in {**spec.config, **overrides}.items() if v is not None}
     torch.manual_seed(SEED)
     model = auto_class(name).from_config(AutoConfig.for_model(spec.model_type, **config),
                                          dtype=torch.float32)
