@@ -170,3 +170,25 @@ QuantizedMatrixView PackedQuantizedMatrix::view() const {
 }
 
 }  // namespace wquant
+
+namespace wquant {
+
+std::vector<int32_t> widen_codes(const QuantizedMatrixView& w, int bits) {
+  validate(w, "widen_codes");
+  if (bits <= w.bits || bits > 8) fail("widen_codes: from ", w.bits, " to ", bits, " bits");
+  // Row by row: a whole layer of int8 codes would be 8 / w.bits its packed size.
+  const int64_t in_words = w.row_words(), out_words = packed_int32_cols(w.cols, bits);
+  std::vector<int32_t> out(size_t(w.rows * out_words));
+  std::vector<int32_t> row(static_cast<size_t>(in_words));
+  std::vector<int8_t> q(static_cast<size_t>(w.cols));
+  const auto* bytes = static_cast<const uint8_t*>(w.packed);
+  for (int64_t r = 0; r < w.rows; ++r) {
+    std::memcpy(row.data(), bytes + r * in_words * 4, size_t(in_words) * 4);  // any alignment
+    unpack_int32_rows(row.data(), 1, w.cols, w.bits, q.data());
+    const std::vector<int32_t> packed = pack_int32_rows(q.data(), 1, w.cols, bits);
+    std::copy(packed.begin(), packed.end(), out.begin() + r * out_words);
+  }
+  return out;
+}
+
+}  // namespace wquant

@@ -168,18 +168,16 @@ Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
                                                    ? l.scheme_.group_size
                                                    : 0);
     if (!has_simd_kernel(l.matrix_)) {
-      // No SIMD kernel for this width (3 bits) yet: rather than the scalar
-      // reference (~100x slower), the weight is dequantized once to f32 at
-      // load, exactly as the reference dequantizes it, and runs on the float
-      // kernels. Costs 4 bytes per weight in memory until a kernel exists.
+      // No kernel of this width's own (3 bits) yet: its codes are repacked
+      // once at load to 4 bits, the same integers with the same scales and
+      // zero-points, and run on the 4-bit kernels (4 bits per weight in
+      // memory instead of f32's 32; the scalar reference is ~100x slower).
       validate(l.matrix_, name.c_str());
-      auto dequantized = std::make_shared<std::vector<float>>(size_t(out * in));
-      for (int64_t r = 0; r < out; ++r) weight_row_f32(l.matrix_, r, dequantized->data() + r * in);
-      l.owned_ = std::move(dequantized);  // the scales it may have held are no longer read
-      l.scales_ = TensorView{};
-      l.zero_points_.clear();
-      l.weight_ = TensorView{DType::F32, {out, in}, l.owned_->data()};
-      l.matrix_ = FloatMatrixView{DType::F32, out, in, l.owned_->data()};
+      auto& view = std::get<QuantizedMatrixView>(l.matrix_);
+      l.owned_codes_ = std::make_shared<std::vector<int32_t>>(widen_codes(view, 4));
+      view.bits = 4;
+      view.packed = l.owned_codes_->data();
+      ckpt.release(packed_name);  // the 3-bit words are no longer read
     }
   } else {
     l.matrix_ = FloatMatrixView{l.weight_.dtype, out, in, l.weight_.data};

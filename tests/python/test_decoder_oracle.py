@@ -37,7 +37,7 @@ def test_tiny_float_matches_transformers(arch, tool_bin, tmp_path):
 @pytest.mark.parametrize("flags", [
     ["--bits", "8"],
     ["--bits", "4", "--group-size", "32", "--asymmetric"],
-    # 3 bits: dequantized to f32 at load (no 3-bit kernel yet), float kernels.
+    # 3 bits: repacked to 4 bits at load (no 3-bit kernel yet), 4-bit kernels.
     ["--bits", "3", "--group-size", "32", "--asymmetric"],
 ], ids=["w8", "w4-g32-asym", "w3-g32-asym"])
 @pytest.mark.parametrize("arch", ARCHS)

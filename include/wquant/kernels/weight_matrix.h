@@ -96,6 +96,13 @@ QuantizedMatrixView quantized_matrix_view(const std::string& layer,
                                           const int8_t* zero_points, int64_t in_features,
                                           int bits, int64_t group_size);
 
+// Returns w's codes repacked at `bits` (> w.bits) words per row, in the same
+// layout: the integers q, and so the dequantized weights, are unchanged (a
+// b-bit q fits any wider signed range); scales and zero-points still apply
+// as they are. Lets a width without a kernel of its own (3 bits) run on a
+// wider one's (4 bits) at bits / w.bits the memory instead of f32's 32 / w.bits.
+std::vector<int32_t> widen_codes(const QuantizedMatrixView& w, int bits);
+
 // Owns a QuantizedTensor packed in the layout QuantizedMatrixView reads.
 class PackedQuantizedMatrix {
  public:

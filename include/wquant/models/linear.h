@@ -82,8 +82,8 @@ class Linear {
  public:
   // Loads layer `name` (e.g. "model.layers.0.self_attn.q_proj") from ckpt.
   // With `with_bias`, `name.bias` must exist. A float InOut weight is
-  // transposed once at load into an owned f32 copy; so is a quantized weight
-  // of a width the kernels have no SIMD path for (3 bits), dequantized. Throws Error naming the
+  // transposed once at load into an owned f32 copy; a quantized weight of a
+  // width the kernels have no SIMD path for (3 bits) is repacked to 4 bits. Throws Error naming the
   // tensor, its shape and the expected shape when they disagree.
   static Linear load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
                      const std::string& name, int64_t out, int64_t in, bool with_bias,
@@ -111,6 +111,9 @@ class Linear {
   // give one (GGUF block types are dequantized at load).
   TensorView weight_;
   std::shared_ptr<std::vector<float>> owned_;
+  // Quantized codes repacked at load (3-bit weights widened to 4 bits for
+  // the 4-bit kernels); empty when the checkpoint's words are read in place.
+  std::shared_ptr<std::vector<int32_t>> owned_codes_;
   // Quantized weight (bits_ > 0).
   int bits_ = 0;
   QuantScheme scheme_;

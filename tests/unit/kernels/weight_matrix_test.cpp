@@ -9,7 +9,9 @@
 #include "kernel_test_util.h"
 #include "wquant/core/error.h"
 #include "wquant/core/half.h"
+#include "wquant/kernels/linear.h"
 #include "wquant/kernels/weight_matrix.h"
+#include "wquant/quant/pack.h"
 
 namespace wquant {
 namespace {
@@ -167,6 +169,48 @@ TEST(QuantizedMatrixViewFromCheckpoint, RejectsMismatchedTensors) {
                                     l.scales.data()}, nullptr, 20, 4, 0);
             }).find("scale dtype I8"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace wquant
+
+namespace wquant {
+namespace {
+
+// widen_codes keeps every integer: the widened view dequantizes, row by row,
+// to exactly the original's values, for 2 and 3 bits (3 straddles words) to
+// 4 and 8, per channel and per group, symmetric and asymmetric, widths that
+// do and do not fill a word; and the words are those pack_int32_rows writes.
+TEST(WidenCodes, SameIntegersAtMoreBits) {
+  for (int from : {2, 3}) {
+    for (int to : {4, 8}) {
+      for (bool symmetric : {true, false}) {
+        for (int64_t cols : {int64_t(32), int64_t(45), int64_t(96)}) {
+          const int64_t rows = 5;
+          const auto w = test::random_floats(size_t(rows * cols), 0.0f, 1.0f, uint32_t(cols + from));
+          const QuantScheme scheme = test::make_scheme(from, Granularity::PerGroup, symmetric, 16);
+          const QuantizedTensor t = quantize(w.data(), rows, cols, scheme);
+          const PackedQuantizedMatrix m(t);
+          QuantizedMatrixView v = m.view();
+          const std::vector<int32_t> wide = widen_codes(v, to);
+          EXPECT_EQ(wide, pack_int32_rows(t.q.data(), rows, cols, to));
+          QuantizedMatrixView widened = v;
+          widened.bits = to;
+          widened.packed = wide.data();
+          std::vector<float> a(static_cast<size_t>(cols)), b(static_cast<size_t>(cols));
+          for (int64_t r = 0; r < rows; ++r) {
+            weight_row_f32(v, r, a.data());
+            weight_row_f32(widened, r, b.data());
+            EXPECT_EQ(a, b) << from << " -> " << to << " bits, row " << r;
+          }
+        }
+      }
+    }
+  }
+  QuantizedMatrixView v = PackedQuantizedMatrix(quantize(std::vector<float>(32, 1.0f).data(), 1, 32,
+                                                         test::make_scheme(4, Granularity::PerChannel, true)))
+                              .view();
+  EXPECT_NE(error_of([&] { widen_codes(v, 4); }).find("from 4 to 4 bits"), std::string::npos);
 }
 
 }  // namespace
