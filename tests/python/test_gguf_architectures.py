@@ -279,3 +279,23 @@ def test_gemma_gguf_missing_a_norm_is_one_error_line(wquant_bin, tmp_path, missi
     out = tmp_path / "out"
     expect_error(wquant_bin, ["quantize", path, "-o", out], inputs=[path], out=out,
                  contains=[str(path), f"tensor '{missing}'", "missing"])
+
+
+@needs_converter
+def test_gguf_vocabulary_matches_transformers(converted, tool_bin):
+    """The SentencePiece vocabulary llama.cpp's converter wrote (tokenizer.ggml.model
+    "llama", shaped per architecture) against the tokenizer transformers builds
+    from the same GGUF: ids and decoded text on Bible verses and awkward strings."""
+    from transformers import AutoTokenizer
+    from test_tokenizer_oracle import AWKWARD, Tool, assert_same, english_lines
+    arch, _, _, gguf_path = converted
+    if arch == "gemma":
+        pytest.skip("transformers 5.23 loads no GGUF of architecture gemma (1); gemma2 / gemma3 are checked")
+    ref = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    tool = Tool(tool_bin("tokenize"), "--gguf", gguf_path)
+    texts = english_lines(300) + AWKWARD
+    ids = ref(texts)["input_ids"]
+    assert_same(tool.encode(texts), ids, texts, f"{arch} GGUF vocabulary ids")
+    for skip in (False, True):
+        want = [ref.decode(i, skip_special_tokens=skip) for i in ids]
+        assert_same(tool.decode(ids, skip), want, ids, f"{arch} GGUF vocabulary decode")
