@@ -73,10 +73,37 @@ QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::stri
   fail(where, ": quantization_config: unexpected content: ", e.what());
 }
 
+namespace {
+
+// Refuses what libstdc++'s std::regex mishandles on hostile input, before it
+// sees the pattern: a number of more than 6 digits (a repetition count or a
+// backreference: "\\7777777777777777777" overflows a long inside
+// regex_compiler.tcc, undefined behaviour found by fuzz_config), any
+// backreference (targets never need one), and patterns longer than 512
+// characters (its matcher recurses per character and backtracks).
+void check_target_regex(const std::string& pattern, const std::string& where) {
+  if (pattern.size() > 512)
+    fail(where, ": regular expression of ", pattern.size(), " characters (at most 512)");
+  size_t digits = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const bool digit = pattern[i] >= '0' && pattern[i] <= '9';
+    digits = digit ? digits + 1 : 0;
+    if (digits > 6) fail(where, ": \"", printable(pattern.substr(0, 60)), "\" has a number of more than 6 digits");
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      if (pattern[i + 1] >= '1' && pattern[i + 1] <= '9')
+        fail(where, ": \"", printable(pattern.substr(0, 60)), "\" has a backreference (not supported)");
+      ++i;  // an escaped character is not the start of anything
+    }
+  }
+}
+
+}  // namespace
+
 QuantizationInfo::Target QuantizationInfo::target(const nlohmann::json& j, const std::string& where) const {
   if (!j.is_string()) fail(where, ": ", j.dump().substr(0, 40), " is not a string");
   Target t{j.get<std::string>(), nullptr};
   if (t.text.rfind("re:", 0) == 0) {
+    check_target_regex(t.text.substr(3), where);
     try {
       t.re = std::make_shared<const std::regex>(t.text.substr(3));
     } catch (const std::regex_error& e) {

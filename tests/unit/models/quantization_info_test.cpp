@@ -48,6 +48,19 @@ TEST(QuantizationInfo, MalformedIsAnErrorNamingTheCheckpoint) {
   EXPECT_EQ(error_of(config_with({{"targets", {"x"}}, {"weights", kW4}}, {"re:[z-a]"})).rfind(
                 "ckpt: quantization_config ignore: \"re:[z-a]\" is not a regular expression", 0),
             0u);
+  // Found by fuzz_config: a backreference of 19 digits overflowed a long
+  // inside libstdc++'s regex compiler (undefined behaviour); such patterns
+  // are refused before std::regex sees them.
+  EXPECT_EQ(error_of(config_with({{"targets", {"x"}}, {"weights", kW4}}, {"re:.*layers\\7777777777777777777.0"})),
+            "ckpt: quantization_config ignore: \".*layers\\7777777777777777777.0\" has a backreference (not "
+            "supported)");
+  EXPECT_EQ(error_of(config_with({{"targets", {"re:a{1,10000000}"}}, {"weights", kW4}})),
+            "ckpt: config group group_0: targets: \"a{1,10000000}\" has a number of more than 6 digits");
+  EXPECT_EQ(error_of(config_with({{"targets", {"re:(a)\\1"}}, {"weights", kW4}})),
+            "ckpt: config group group_0: targets: \"(a)\\1\" has a backreference (not supported)");
+  EXPECT_EQ(error_of(config_with({{"targets", {"re:" + std::string(600, 'a')}}, {"weights", kW4}})),
+            "ckpt: config group group_0: targets: regular expression of 600 characters (at most 512)");
+  EXPECT_EQ(error_of(config_with({{"targets", {"re:.*layers\\.1[0-9]{2}\\..*"}}, {"weights", kW4}})), "(no error)");
   nlohmann::json bits = kW4;
   bits["num_bits"] = 1e300;
   EXPECT_EQ(error_of(config_with({{"targets", {"x"}}, {"weights", bits}})),
