@@ -14,6 +14,18 @@ bool ends_with_match(const std::string& name, const std::regex& re) {
 
 bool is_2d(const Shape& shape) { return shape.size() == 2; }
 
+// The rule most tables follow: a 2-D tensor matching `linear` is a linear
+// layer, "lm_head.weight" the head (when the architecture has one), one
+// matching `embed` an embedding, anything else is copied.
+TensorClass classify_by(const std::string& name, const Shape& shape, const std::regex& linear,
+                        const std::regex& embed, bool transposed = false, bool lm_head = true) {
+  if (!is_2d(shape)) return {};
+  if (ends_with_match(name, linear)) return {TensorRole::Linear, transposed};
+  if (lm_head && name == "lm_head.weight") return {TensorRole::LmHead};
+  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
+  return {};
+}
+
 // Llama family: llama, mistral, qwen2 (SmolLM2 is llama).
 //   model.layers.N.self_attn.{q,k,v,o}_proj.weight   [out, in]
 //   model.layers.N.mlp.{gate,up,down}_proj.weight    [out, in]
@@ -22,11 +34,7 @@ TensorClass classify_llama(const std::string& name, const Shape& shape) {
   static const std::regex linear(
       R"(layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)\.weight$)");
   static const std::regex embed(R"(embed_tokens\.weight$)");
-  if (!is_2d(shape)) return {};
-  if (ends_with_match(name, linear)) return {TensorRole::Linear};
-  if (name == "lm_head.weight") return {TensorRole::LmHead};
-  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
-  return {};
+  return classify_by(name, shape, linear, embed);
 }
 
 // Phi-3: fused projections.
@@ -34,11 +42,7 @@ TensorClass classify_llama(const std::string& name, const Shape& shape) {
 TensorClass classify_phi3(const std::string& name, const Shape& shape) {
   static const std::regex linear(R"(layers\.\d+\.(self_attn\.(qkv|o)_proj|mlp\.(gate_up|down)_proj)\.weight$)");
   static const std::regex embed(R"(embed_tokens\.weight$)");
-  if (!is_2d(shape)) return {};
-  if (ends_with_match(name, linear)) return {TensorRole::Linear};
-  if (name == "lm_head.weight") return {TensorRole::LmHead};
-  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
-  return {};
+  return classify_by(name, shape, linear, embed);
 }
 
 // GPT-2: Conv1D weights stored [in, out].
@@ -47,11 +51,7 @@ TensorClass classify_phi3(const std::string& name, const Shape& shape) {
 TensorClass classify_gpt2(const std::string& name, const Shape& shape) {
   static const std::regex linear(R"(h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$)");
   static const std::regex embed(R"((^|\.)(wte|wpe)\.weight$)");
-  if (!is_2d(shape)) return {};
-  if (ends_with_match(name, linear)) return {TensorRole::Linear, /*transposed=*/true};
-  if (name == "lm_head.weight") return {TensorRole::LmHead};
-  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
-  return {};
+  return classify_by(name, shape, linear, embed, /*transposed=*/true);
 }
 
 // OPT: decoder.layers.N.self_attn.{q,k,v,out}_proj, fc1, fc2, and
@@ -60,11 +60,7 @@ TensorClass classify_opt(const std::string& name, const Shape& shape) {
   static const std::regex linear(
       R"((layers\.\d+\.(self_attn\.(q|k|v|out)_proj|fc1|fc2)|decoder\.project_(in|out))\.weight$)");
   static const std::regex embed(R"(embed_(tokens|positions)\.weight$)");
-  if (!is_2d(shape)) return {};
-  if (ends_with_match(name, linear)) return {TensorRole::Linear};
-  if (name == "lm_head.weight") return {TensorRole::LmHead};
-  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
-  return {};
+  return classify_by(name, shape, linear, embed);
 }
 
 // CodeGen: h.N.attn.qkv_proj (fused), h.N.attn.out_proj, h.N.mlp.fc_in, fc_out.
@@ -72,11 +68,7 @@ TensorClass classify_codegen(const std::string& name, const Shape& shape) {
   static const std::regex linear(
       R"(h\.\d+\.(attn\.qkv_proj|attn\.out_proj|mlp\.fc_in|mlp\.fc_out)\.weight$)");
   static const std::regex embed(R"((^|\.)wte\.weight$)");
-  if (!is_2d(shape)) return {};
-  if (ends_with_match(name, linear)) return {TensorRole::Linear};
-  if (name == "lm_head.weight") return {TensorRole::LmHead};
-  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
-  return {};
+  return classify_by(name, shape, linear, embed);
 }
 
 // BERT encoder: encoder.layer.N.attention.self.{query,key,value},
@@ -86,10 +78,7 @@ TensorClass classify_bert(const std::string& name, const Shape& shape) {
   static const std::regex linear(
       R"((layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)|pooler\.dense|cls\.predictions\.transform\.dense)\.weight$)");
   static const std::regex embed(R"(embeddings\.(word|position|token_type)_embeddings\.weight$)");
-  if (!is_2d(shape)) return {};
-  if (ends_with_match(name, linear)) return {TensorRole::Linear};
-  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
-  return {};
+  return classify_by(name, shape, linear, embed, false, /*lm_head=*/false);
 }
 
 // DETR (facebook/detr-resnet-50): the transformer's linear layers and the
@@ -104,10 +93,7 @@ TensorClass classify_detr(const std::string& name, const Shape& shape) {
   static const std::regex linear(
       R"(((encoder|decoder)\.layers\.\d+\.((self_attn|encoder_attn)\.(q|k|v|o|out)_proj|(mlp\.)?fc[12])|class_labels_classifier|bbox_predictor\.layers\.\d+)\.weight$)");
   static const std::regex embed(R"(query_position_embeddings\.weight$)");
-  if (!is_2d(shape)) return {};
-  if (ends_with_match(name, linear)) return {TensorRole::Linear};
-  if (ends_with_match(name, embed)) return {TensorRole::Embedding};
-  return {};
+  return classify_by(name, shape, linear, embed, false, /*lm_head=*/false);
 }
 
 // Unknown architectures: a 2-D ".weight" is linear unless its name says it
