@@ -1,5 +1,6 @@
 // Shared by the ggml dequantizers (gguf_quants.cpp: 32-value blocks and the
-// dispatch; gguf_kquants.cpp: 256-value superblocks). Internal to src/io.
+// dispatch; gguf_kquants.cpp: 256-value superblocks; gguf_iquants.cpp: the
+// i-quants with codebooks). Internal to src/io.
 #pragma once
 
 #include <bit>
@@ -31,5 +32,10 @@ void dequantize_q4_k(const uint8_t* src, size_t blocks, float* out);
 void dequantize_q5_k(const uint8_t* src, size_t blocks, float* out);
 void dequantize_q6_k(const uint8_t* src, size_t blocks, float* out);
 void dequantize_iq4_xs(const uint8_t* src, size_t blocks, float* out);
+void dequantize_iq2_xxs(const uint8_t* src, size_t blocks, float* out);  // gguf_iquants.cpp
+void dequantize_iq2_xs(const uint8_t* src, size_t blocks, float* out);
+void dequantize_iq2_s(const uint8_t* src, size_t blocks, float* out);
+void dequantize_iq3_xxs(const uint8_t* src, size_t blocks, float* out);
+void dequantize_iq3_s(const uint8_t* src, size_t blocks, float* out);
 
 }  // namespace wquant

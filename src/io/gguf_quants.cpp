@@ -172,6 +172,11 @@ std::string ggml_type_name(uint32_t type) {
     case GgmlType::Q8_K: return "Q8_K";
     case GgmlType::IQ4_NL: return "IQ4_NL";
     case GgmlType::IQ4_XS: return "IQ4_XS";
+    case GgmlType::IQ2_XXS: return "IQ2_XXS";
+    case GgmlType::IQ2_XS: return "IQ2_XS";
+    case GgmlType::IQ2_S: return "IQ2_S";
+    case GgmlType::IQ3_XXS: return "IQ3_XXS";
+    case GgmlType::IQ3_S: return "IQ3_S";
     case GgmlType::BF16: return "BF16";
   }
   return cat("type", type);
@@ -197,6 +202,11 @@ std::optional<GgmlBlockLayout> ggml_block_layout(uint32_t type) {
     case GgmlType::Q8_K: return GgmlBlockLayout{256, 292};
     case GgmlType::IQ4_NL: return GgmlBlockLayout{32, 18};
     case GgmlType::IQ4_XS: return GgmlBlockLayout{256, 136};
+    case GgmlType::IQ2_XXS: return GgmlBlockLayout{256, 66};
+    case GgmlType::IQ2_XS: return GgmlBlockLayout{256, 74};
+    case GgmlType::IQ2_S: return GgmlBlockLayout{256, 82};
+    case GgmlType::IQ3_XXS: return GgmlBlockLayout{256, 98};
+    case GgmlType::IQ3_S: return GgmlBlockLayout{256, 110};
   }
   return std::nullopt;
 }
@@ -208,6 +218,8 @@ bool ggml_can_dequantize(uint32_t type) {
     case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::IQ4_NL:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K:
     case GgmlType::Q5_K: case GgmlType::Q6_K: case GgmlType::IQ4_XS:
+    case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS: case GgmlType::IQ2_S:
+    case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
       return true;
     default:
       return false;
@@ -262,6 +274,11 @@ void dequantize_ggml(uint32_t type, const uint8_t* src, size_t n, float* out) {
     case GgmlType::Q5_K: return dequantize_q5_k(src, blocks, out);
     case GgmlType::Q6_K: return dequantize_q6_k(src, blocks, out);
     case GgmlType::IQ4_XS: return dequantize_iq4_xs(src, blocks, out);
+    case GgmlType::IQ2_XXS: return dequantize_iq2_xxs(src, blocks, out);
+    case GgmlType::IQ2_XS: return dequantize_iq2_xs(src, blocks, out);
+    case GgmlType::IQ2_S: return dequantize_iq2_s(src, blocks, out);
+    case GgmlType::IQ3_XXS: return dequantize_iq3_xxs(src, blocks, out);
+    case GgmlType::IQ3_S: return dequantize_iq3_s(src, blocks, out);
     default: break;
   }
 }

@@ -13,7 +13,9 @@ bit for bit (0 ulp), for every type wquant reads.
     not on this machine.
 Why bit-exact is the right tolerance: every product in these formats is exact
 in f32 (see src/io/gguf_quants.cpp), so the only rounding is one subtraction
-or addition of a minimum, the same in both.
+or addition of a minimum, the same in both; the i-quants' scale products
+(d * (0.5 + s) * 0.25, then times a codebook magnitude) do round, in ggml's
+order on both sides.
 """
 import subprocess
 
@@ -30,6 +32,7 @@ from test_gguf_oracle import assert_bit_equal
 F16_FIELDS = {
     "Q4_0": [0], "Q4_1": [0, 2], "Q5_0": [0], "Q5_1": [0, 2], "Q8_0": [0], "IQ4_NL": [0],
     "Q2_K": [80, 82], "Q3_K": [108], "Q4_K": [0, 2], "Q5_K": [0, 2], "Q6_K": [208], "IQ4_XS": [0],
+    "IQ2_XXS": [0], "IQ2_XS": [0], "IQ2_S": [0], "IQ3_XXS": [0], "IQ3_S": [0],
 }
 
 
@@ -91,8 +94,14 @@ F32_GGUF = CACHE / "calib-bench" / "smollm2-135m-f32.gguf"
 # Three files hold every type wquant reads except Q2_K (llama.cpp's Q2_K falls
 # back to Q3_K/Q4_0 on this model's 576-wide rows, not multiples of 256; the
 # random blocks above cover it): Q3_K_M has Q4_0, Q4_K, Q5_0, Q5_1, Q5_K and
-# Q8_0 tensors, Q4_K_M Q6_K, IQ4_XS IQ4_NL and IQ4_XS (measured).
-LLAMA_TYPES = ["Q3_K_M", "Q4_K_M", "IQ4_XS"]
+# Q8_0 tensors, Q4_K_M Q6_K, IQ4_XS IQ4_NL and IQ4_XS (measured). The i-quant
+# files need an importance matrix (llama-imatrix on 4 x 128 tokens of Genesis,
+# made once): IQ2_XXS / IQ2_XS / IQ3_XXS / IQ3_S each hold 27-30 tensors of their
+# type (the 1536-wide ones; 576 is not a multiple of 256); IQ2_S falls back to
+# IQ2_XS / IQ3_S on this model, so its random blocks above are its only check.
+LLAMA_TYPES = ["Q3_K_M", "Q4_K_M", "IQ4_XS", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ3_S"]
+IMATRIX_TYPES = {"IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ3_S"}
+LLAMA_IMATRIX = LLAMA_QUANTIZE.with_name("llama-imatrix")
 
 
 def have_llama_quantize():
@@ -105,11 +114,22 @@ def llama_file(tmp_path_factory):
     """Returns a function: ftype -> the default model quantized to it by llama-quantize (made once)."""
     made = {}
 
+    def imatrix():
+        if "imatrix" not in made:
+            d = tmp_path_factory.mktemp("imatrix")
+            (d / "text.txt").write_text(GENESIS.read_text()[:20000])
+            subprocess.run([str(LLAMA_IMATRIX), "-m", str(F32_GGUF), "-f", str(d / "text.txt"),
+                            "-o", str(d / "imatrix.gguf"), "--chunks", "4", "-c", "128", "-t", "2"],
+                           check=True, capture_output=True)
+            made["imatrix"] = d / "imatrix.gguf"
+        return made["imatrix"]
+
     def make(ftype):
         have_llama_quantize()
         if ftype not in made:
             path = tmp_path_factory.mktemp("llama") / f"smollm2-{ftype}.gguf"
-            subprocess.run([str(LLAMA_QUANTIZE), str(F32_GGUF), str(path), ftype, "2"], check=True,
+            extra = ["--imatrix", str(imatrix())] if ftype in IMATRIX_TYPES else []
+            subprocess.run([str(LLAMA_QUANTIZE), *extra, str(F32_GGUF), str(path), ftype, "2"], check=True,
                            capture_output=True)
             made[ftype] = path
         return made[ftype]
