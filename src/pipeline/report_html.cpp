@@ -42,6 +42,13 @@ constexpr const char* kSchemeColours[] = {"#4a9a6b", "#7b5ea7", "#2a9bb7", "#b55
 
 std::string num(double v) { return fixed(v, 1); }
 
+// Returns v with 3 significant digits, e.g. "-0.102", "5.1e-05".
+std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
 std::string svg_open(double height, const std::string& label) {
   return "<svg viewBox=\"0 0 " + num(kWidth) + " " + num(height) + "\" width=\"" + num(kWidth) +
          "\" height=\"" + num(height) + "\" role=\"img\" aria-label=\"" + html_escape(label) + "\">\n";
@@ -221,6 +228,9 @@ std::string section_bytes(const QuantizeReport& r, const Labels& labels) {
   std::string out = "<h2>Bytes per layer</h2>\n" + prefix_note(labels) +
                     svg_open(bottom + kAxisHeight, "bytes per layer before and after");
   out += legend(x0, 14, {{kBeforeColour, "before (float)"}, {kAfterColour, "after (packed + scales)"}});
+  // The axis and its grid first: the bars are drawn over the grid lines.
+  out += x_axis(x0, bar_w, top, bottom, s, [](double v) { return human_bytes(uint64_t(std::llround(v))); },
+                "bytes per layer (1 kB = 1000 B)");
   for (size_t k = 0; k < order.size(); ++k) {
     const LayerReport& l = r.layers[order[k]];
     const double y = top + kPairRowHeight * double(k);
@@ -231,8 +241,6 @@ std::string section_bytes(const QuantizeReport& r, const Labels& labels) {
                 "mono") +
            "</g>\n";
   }
-  out += x_axis(x0, bar_w, top, bottom, s, [](double v) { return human_bytes(uint64_t(std::llround(v))); },
-                "bytes per layer (1 kB = 1000 B)");
   return out + "</svg>\n";
 }
 
@@ -259,6 +267,12 @@ std::string section_errors(const QuantizeReport& r, const Labels& labels, const 
   for (const auto& [scheme, colour] : colours) items.push_back({colour, "SQNR, " + scheme});
   if (has_output) items.push_back({kOutputErrorColour, "output error on the calibration text"});
   out += legend(x0, 14, items);
+  // The axes and their grids first: the bars are drawn over the grid lines.
+  out += x_axis(x0, sqnr_w, top, bottom, s, [](double v) { return fixed(v, 0); },
+                "SQNR of the weight (dB), longer is better");
+  if (has_output)
+    out += x_axis(out_x0, out_w, top, bottom, so, [](double v) { return fixed(v, 3); },
+                  "||(W\u2212Q)X|| / ||WX||, shorter is better");
   for (size_t k = 0; k < order.size(); ++k) {
     const LayerReport& l = r.layers[order[k]];
     const double y = top + kRowHeight * double(k);
@@ -277,11 +291,6 @@ std::string section_errors(const QuantizeReport& r, const Labels& labels, const 
     }
     out += "</g>\n";
   }
-  out += x_axis(x0, sqnr_w, top, bottom, s, [](double v) { return fixed(v, 0); },
-                "SQNR of the weight (dB), longer is better");
-  if (has_output)
-    out += x_axis(out_x0, out_w, top, bottom, so, [](double v) { return fixed(v, 3); },
-                  "||(W\u2212Q)X|| / ||WX||, shorter is better");
   return out + "</svg>\n";
 }
 
@@ -299,21 +308,28 @@ std::string section_histogram(const QuantizeReport& r, size_t index, bool chosen
   if (h.counts.empty()) return out + "<p>No histogram was kept for this layer.</p>\n";
   const double left = 80, right = 24, top = 12, plot_h = 220;
   const double plot_w = kWidth - left - right, bin_w = plot_w / double(h.counts.size());
-  const Scale ys = nice_scale(double(*std::max_element(h.counts.begin(), h.counts.end())));
+  // y: log10(1 + count), so that the tails (a few clipped or outlying
+  // weights) show next to a centre of millions; decades from 10^0 up to the
+  // first power of ten at or above the largest count.
+  const uint64_t most = *std::max_element(h.counts.begin(), h.counts.end());
+  int decades = 1;
+  while (std::pow(10.0, decades) < double(most)) ++decades;
+  const double y_max = std::log10(1 + std::pow(10.0, decades));
+  auto bar_height = [&](double count) { return plot_h * std::log10(1 + count) / y_max; };
   const double bottom = top + plot_h;
   out += "<div class=\"histogram\" data-layer=\"" + html_escape(l.layer) + "\">\n" +
          svg_open(bottom + kAxisHeight + 4, "weight error histogram of " + l.layer);
-  // y axis: counts, with grid lines.
-  const int yticks = static_cast<int>(std::lround(ys.max / ys.step));
-  for (int i = 0; i <= yticks; ++i) {
-    const double y = bottom - plot_h * i / yticks;
-    out += line(left, y, left + plot_w, y, i ? "grid" : "axis") +
-           text(left - 6, y + 3.5, std::to_string(std::llround(i * ys.step)), "tick", "end") + "\n";
+  out += line(left, bottom, left + plot_w, bottom, "axis") + text(left - 6, bottom + 3.5, "0", "tick", "end") + "\n";
+  for (int k = 0; k <= decades; ++k) {
+    const double y = bottom - bar_height(std::pow(10.0, k));
+    out += line(left, y, left + plot_w, y, "grid") +
+           text(left - 6, y + 3.5, k < 4 ? std::to_string(std::llround(std::pow(10.0, k))) : "1e" + std::to_string(k),
+                "tick", "end") + "\n";
   }
   out += "<text class=\"axis-label\" text-anchor=\"middle\" transform=\"translate(14 " + num(top + plot_h / 2) +
-         ") rotate(-90)\">weights per bin</text>\n";
+         ") rotate(-90)\">weights per bin (log scale)</text>\n";
   for (size_t i = 0; i < h.counts.size(); ++i) {
-    const double bar_h = plot_h * double(h.counts[i]) / ys.max;
+    const double bar_h = bar_height(double(h.counts[i]));
     const double lo = h.lo + (h.hi - h.lo) * double(i) / double(h.counts.size());
     const double hi = h.lo + (h.hi - h.lo) * double(i + 1) / double(h.counts.size());
     out += "<g class=\"bin\" data-count=\"" + std::to_string(h.counts[i]) + "\"><title>[" + detail::sci(lo) +
@@ -325,7 +341,7 @@ std::string section_histogram(const QuantizeReport& r, size_t index, bool chosen
   for (int i = 0; i <= 4; ++i) {
     const double x = left + plot_w * i / 4, e = h.lo + (h.hi - h.lo) * i / 4;
     out += line(x, bottom, x, bottom + 4, "axis") +
-           text(x, bottom + 15, i == 2 ? "0" : detail::sci(e), "tick", i == 0 ? "start" : i == 4 ? "end" : "middle") +
+           text(x, bottom + 15, i == 2 ? "0" : short_number(e), "tick", i == 0 ? "start" : i == 4 ? "end" : "middle") +
            "\n";
   }
   out += text(left + plot_w / 2, bottom + 32, "weight error w \u2212 q (in the weight's units)", "axis-label", "middle");
