@@ -326,9 +326,11 @@ Command add_quantize_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "print the report as JSON");
   cmd->add_option("--report", args->report_html,
                   "also write FILE.html: a self-contained page of charts (footprint, bytes and error per "
-                  "layer, one layer's weight-error histogram); not with --dry-run");
+                  "layer, one layer's weight-error histogram); not with --dry-run")
+      ->type_name("FILE.html");
   cmd->add_option("--report-layer", args->report_layer,
-                  "the layer whose weight-error histogram --report draws (default: the lowest SQNR)");
+                  "the layer whose weight-error histogram --report draws (default: the lowest SQNR)")
+      ->type_name("NAME");
   cmd->add_flag("--force", args->force, "replace the output directory if it exists");
   cmd->add_flag("--no-progress", args->no_progress, "no progress bar");
   return [args, cmd]() {
