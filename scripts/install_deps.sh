@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev
       libhwy-dev nlohmann-json3-dev libcli11-dev libopenblas-dev python3-venv python3-pip bible-kjv
-      clang libclang-rt-14-dev)  # clang: the libFuzzer targets (scripts/fuzz.sh)
+      clang libclang-rt-14-dev  # clang: the libFuzzer targets (scripts/fuzz.sh)
+      chromium)  # renders --report pages in tests/python/test_report_html.py
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

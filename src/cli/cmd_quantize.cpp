@@ -1,5 +1,5 @@
 // wquant quantize IN -o OUT [scheme options] [--exclude GLOB]... [--dry-run] [--json]
-//                 [--method rtn|mse|gptq] [--calibration TEXT ...]
+//                 [--method rtn|mse|gptq] [--calibration TEXT ...] [--report FILE.html]
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +19,7 @@
 #include "wquant/pipeline/plan.h"
 #include "wquant/pipeline/quantize_model.h"
 #include "wquant/pipeline/report.h"
+#include "wquant/pipeline/report_html.h"
 #include "wquant/tokenizer/unicode.h"
 
 namespace wquant::cli {
@@ -38,6 +39,7 @@ struct QuantizeArgs {
   double damp = 0.01;
   bool no_act_order = false;
   std::string target_size, target_schemes = kDefaultBudgetSchemes;
+  std::string report_html, report_layer;  // --report, --report-layer
 };
 
 // Windows of the calibration text that --target-size measures its costs on
@@ -62,6 +64,27 @@ std::string read_calibration_text(const std::string& path) {
   if (const size_t bad = unicode::find_invalid_utf8(text); bad != std::string::npos)
     fail(path, ": the calibration text is not UTF-8 (invalid byte at offset ", bad, ")");
   return text;
+}
+
+// Refuses --report / --report-layer values that would only fail after the
+// quantization: a missing or non-directory parent, a directory at the path,
+// a layer the plan does not quantize.
+void check_report_options(const QuantizeArgs& a, const Plan& plan) {
+  if (a.report_html.empty()) {
+    if (!a.report_layer.empty()) fail("--report-layer ", a.report_layer, " needs --report FILE.html");
+    return;
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path path(a.report_html);
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec))
+    fail(a.report_html, ": cannot write the HTML report: directory ", parent.string(), " does not exist");
+  if (fs::is_directory(path, ec)) fail(a.report_html, ": cannot write the HTML report: it is a directory");
+  if (a.report_layer.empty()) return;
+  for (const auto& t : plan.tensors)
+    if (t.quantize && t.layer == a.report_layer) return;
+  fail("--report-layer ", a.report_layer, ": not a layer the plan quantizes (see --dry-run)");
 }
 
 // Returns the dtype of most float bytes for safetensors inputs; F16 for
@@ -123,6 +146,8 @@ int run_quantize(const QuantizeArgs& a) {
   Plan plan = build_plan(*ckpt, plan_opts);
   for (const auto& w : plan.warnings) std::fprintf(stderr, "wquant: warning: %s\n", w.c_str());
   if (a.dry_run) {
+    if (!a.report_html.empty())
+      fail("--report draws the errors of a quantization run: it cannot be combined with --dry-run");
     if (!a.target_size.empty())
       std::fprintf(stderr, "wquant: warning: --dry-run shows the plan before --target-size chooses the schemes "
                    "(the choice needs the calibration run)\n");
@@ -135,6 +160,7 @@ int run_quantize(const QuantizeArgs& a) {
   if (plan.quantized_count() == 0)
     fail(a.input, ": no layer selected for quantization (model_type ", plan.rules.model_type,
          "); see --dry-run and --include");
+  check_report_options(a, plan);
   const QuantMethod method =
       parse_method(a.method.empty() ? (a.calibration.empty() ? "rtn" : "gptq") : a.method);
   if (method != QuantMethod::Rtn && method != QuantMethod::Mse && a.calibration.empty())
@@ -224,6 +250,10 @@ int run_quantize(const QuantizeArgs& a) {
     std::printf("%s\n", report_json(report).dump(2).c_str());
   else
     std::printf("%s", format_report(report).c_str());
+  if (!a.report_html.empty()) {
+    std::fflush(stdout);  // the report, then any error line
+    write_report_html(report, a.report_html, a.report_layer);
+  }
   return 0;
 }
 
@@ -294,6 +324,13 @@ Command add_quantize_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--dry-run", args->dry_run, "print the plan (what is quantized and why) and stop");
   cmd->add_flag("--json", args->json, "print the report as JSON");
+  cmd->add_option("--report", args->report_html,
+                  "also write FILE.html: a self-contained page of charts (footprint, bytes and error per "
+                  "layer, one layer's weight-error histogram); not with --dry-run")
+      ->type_name("FILE.html");
+  cmd->add_option("--report-layer", args->report_layer,
+                  "the layer whose weight-error histogram --report draws (default: the lowest SQNR)")
+      ->type_name("NAME");
   cmd->add_flag("--force", args->force, "replace the output directory if it exists");
   cmd->add_flag("--no-progress", args->no_progress, "no progress bar");
   return [args, cmd]() {

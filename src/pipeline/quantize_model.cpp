@@ -146,7 +146,7 @@ LayerReport quantize_tensor(const CheckpointReader& ckpt, const TensorPlan& t, D
   }
   if (auto it = options.notes.find(t.layer); it != options.notes.end())
     r.note += (r.note.empty() ? "" : "; ") + it->second;
-  r.error = quantization_error(qt, w.data());
+  r.error = quantization_error(qt, w.data(), &r.error_histogram);
   const TensorInfo& info = ckpt.info(t.tensor);
   r.bytes_before = uint64_t(rows * cols) * dtype_size(baseline_dtype(info, scale_dtype));
   w.clear();

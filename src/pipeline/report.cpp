@@ -5,21 +5,13 @@
 #include <cstdio>
 #include <sstream>
 
+#include "number_format.h"
+
 namespace wquant {
 namespace {
 
-std::string fixed(double v, int decimals) {
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-std::string sci(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3e", v);
-  return buf;
-}
+using detail::fixed;
+using detail::sci;
 
 std::string pad(const std::string& s, size_t width, bool right = false) {
   if (s.size() >= width) return s;
@@ -137,6 +129,9 @@ nlohmann::json report_json(const QuantizeReport& r) {
                       {"mse", l.error.mse},
                       {"sqnr_db", json_number(l.error.sqnr_db)},
                       {"max_abs_error", l.error.max_abs},
+                      {"error_histogram", {{"lo", l.error_histogram.lo},
+                                           {"hi", l.error_histogram.hi},
+                                           {"counts", l.error_histogram.counts}}},
                       {"bytes_before", l.bytes_before},
                       {"bytes_after", l.bytes_after},
                       {"method", l.method},

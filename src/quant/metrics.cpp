@@ -3,16 +3,39 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
+#include <stdexcept>
 
 namespace wquant {
 
+size_t ErrorHistogram::bin(double e) const {
+  const size_t bins = counts.size();
+  if (!(hi > lo)) return bins / 2;  // degenerate range: no width to divide by
+  const double x = (e - lo) / (hi - lo) * double(bins);
+  if (!(x > 0)) return 0;  // also NaN
+  return std::min(bins - 1, static_cast<size_t>(x));
+}
+
+uint64_t ErrorHistogram::total() const {
+  return std::accumulate(counts.begin(), counts.end(), uint64_t(0));
+}
+
+ErrorAccumulator::ErrorAccumulator(double bound, size_t bins) {
+  if (bins < 1 || !(bound >= 0)) throw std::invalid_argument("ErrorAccumulator: bins < 1 or bound < 0");
+  histogram_.lo = -bound;
+  histogram_.hi = bound;
+  histogram_.counts.assign(bins, 0);
+}
+
 void ErrorAccumulator::add(const float* ref, const float* approx, size_t n) {
+  const bool counting = !histogram_.counts.empty();
   for (size_t i = 0; i < n; ++i) {
     const double r = ref[i];
     const double d = r - double(approx[i]);
     signal_ += r * r;
     noise_ += d * d;
     max_abs_ = std::max(max_abs_, std::abs(d));
+    if (counting) ++histogram_.counts[histogram_.bin(d)];
   }
   n_ += n;
 }

@@ -151,19 +151,48 @@ std::vector<float> dequantize(const QuantizedTensor& t) {
   return out;
 }
 
-ErrorStats quantization_error(const QuantizedTensor& t, const float* w) {
-  check_quantized(t, "quantization_error");
-  ErrorAccumulator acc;
-  std::vector<float> row(size_t(t.cols));
+namespace {
+
+// Calls f(r, row) for each row r of dequantize(t), one row buffer reused.
+template <typename F>
+void for_each_dequantized_row(const QuantizedTensor& t, F&& f) {
+  std::vector<float> row(static_cast<size_t>(t.cols));
   for (int64_t r = 0; r < t.rows; ++r) {
     for (int64_t c = 0; c < t.cols; ++c) {
       const int64_t s = t.scale_index(r, c);
       const int zp = t.zero_points.empty() ? 0 : t.zero_points[s];
       row[size_t(c)] = float(t.q[r * t.cols + c] - zp) * t.scales[s];
     }
-    acc.add(w + r * t.cols, row.data(), row.size());
+    f(r, row);
   }
-  return acc.result();
+}
+
+}  // namespace
+
+ErrorStats quantization_error(const QuantizedTensor& t, const float* w, ErrorHistogram* histogram,
+                              size_t bins) {
+  check_quantized(t, "quantization_error");
+  ErrorAccumulator acc;
+  for_each_dequantized_row(t, [&](int64_t r, const std::vector<float>& row) {
+    acc.add(w + r * t.cols, row.data(), row.size());
+  });
+  const ErrorStats stats = acc.result();
+  if (histogram) {
+    // The histogram's bounds, [-max_abs, max_abs], are known only once every
+    // error has been seen, so it is counted in a second sweep over the codes
+    // and the weight, both still in memory: one more dequantization, no
+    // full-size error buffer (peak memory stays at the tensor's), and bins
+    // in the weight's own units. (Binning by each group's scale step would
+    // need no bounds but mixes units across groups; an adaptive histogram
+    // would need rebinning.) The errors are computed as in the first sweep,
+    // so the extremes land inside [-max_abs, max_abs], in the edge bins.
+    ErrorAccumulator counter(stats.max_abs, bins);
+    for_each_dequantized_row(t, [&](int64_t r, const std::vector<float>& row) {
+      counter.add(w + r * t.cols, row.data(), row.size());
+    });
+    *histogram = counter.histogram();
+  }
+  return stats;
 }
 
 }  // namespace wquant

@@ -55,6 +55,7 @@ struct LayerReport {
   double damp_percent = 0;
   std::string note;
   ErrorStats error;          // dequantized vs original weight
+  ErrorHistogram error_histogram;  // of w - dequantized, over [-error.max_abs, error.max_abs]
   uint64_t bytes_before = 0; // the weight in float (see TotalsReport)
   uint64_t bytes_after = 0;  // packed weight + scales + zero-points + shape
 };

@@ -40,7 +40,11 @@ QuantizedTensor quantize(const float* w, int64_t rows, int64_t cols,
 std::vector<float> dequantize(const QuantizedTensor& t);
 
 // Returns the error of dequantize(t) against the original w [rows, cols],
-// dequantizing one row at a time (no full-size copy).
-ErrorStats quantization_error(const QuantizedTensor& t, const float* w);
+// dequantizing one row at a time (no full-size copy). With `histogram`, also
+// fills it with the signed errors w - dequantize(t) in `bins` bins over
+// [-max_abs, max_abs].
+ErrorStats quantization_error(const QuantizedTensor& t, const float* w,
+                              ErrorHistogram* histogram = nullptr,
+                              size_t bins = kErrorHistogramBins);
 
 }  // namespace wquant

@@ -2,11 +2,13 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include <vector>
 
 #include "wquant/quant/metrics.h"
 #include "wquant/quant/quantize.h"
+#include "make_scheme.h"
 
 namespace wquant {
 namespace {
@@ -94,6 +96,96 @@ TEST(ErrorAccumulator, QuantizationErrorMatchesDequantize) {
   EXPECT_DOUBLE_EQ(a.mse, b.mse);
   EXPECT_DOUBLE_EQ(a.sqnr_db, b.sqnr_db);
   EXPECT_EQ(a.max_abs, b.max_abs);
+}
+
+// bound 1, 5 bins of width 0.4: [-1, -0.6) [-0.6, -0.2) [-0.2, 0.2) [0.2, 0.6)
+// [0.6, 1]. Errors (approx = 0, so error = ref): -1 -> bin 0 (the lower
+// bound), -0.5 -> 1, 0 -> 2, 0.125 -> 2, 0.375 -> 3, 1 -> 4 (the upper bound
+// belongs to the last bin), 2 -> 4 and -3 -> 0 (outside: edge bins).
+TEST(ErrorHistogram, HandComputedCounts) {
+  const float ref[] = {-1.0f, -0.5f, 0.0f, 0.125f, 0.375f, 1.0f, 2.0f, -3.0f};
+  const float approx[8] = {};
+  ErrorAccumulator acc(1.0, 5);
+  acc.add(ref, approx, 5);
+  acc.add(ref + 5, approx + 5, 3);  // chunks add up
+  const ErrorHistogram& h = acc.histogram();
+  EXPECT_EQ(h.lo, -1.0);
+  EXPECT_EQ(h.hi, 1.0);
+  EXPECT_EQ(h.counts, (std::vector<uint64_t>{2, 1, 2, 1, 2}));
+  EXPECT_EQ(h.total(), 8u);
+  // The statistics are unchanged by the histogram.
+  EXPECT_EQ(acc.result().max_abs, 3.0);
+}
+
+TEST(ErrorHistogram, NoneByDefault) {
+  const float ref[] = {1.0f};
+  const float approx[] = {0.0f};
+  ErrorAccumulator acc;
+  acc.add(ref, approx, 1);
+  EXPECT_TRUE(acc.histogram().counts.empty());
+  EXPECT_THROW(ErrorAccumulator(1.0, 0), std::invalid_argument);
+  EXPECT_THROW(ErrorAccumulator(-1.0, 5), std::invalid_argument);
+}
+
+// A zero range (every error 0) has no bin width: all values go to the middle
+// bin, no division by zero (a NaN would land in bin 0).
+TEST(ErrorHistogram, ZeroRangeUsesMiddleBin) {
+  const float ref[] = {1.5f, -2.0f, 0.0f};
+  ErrorAccumulator acc(0.0, 41);
+  acc.add(ref, ref, 3);
+  EXPECT_EQ(acc.histogram().counts[20], 3u);
+  EXPECT_EQ(acc.histogram().total(), 3u);
+}
+
+// By hand: per-tensor W8 symmetric with scale 1, codes {1, 2, -1, 0} against
+// w = {1.5, 2, -1.25, 0.5}: errors {0.5, 0, -0.25, 0.5}, max_abs 0.5, so 5
+// bins of width 0.2 over [-0.5, 0.5]: 0.5 twice -> the last bin (the maximum
+// is the upper bound), -0.25 -> bin 1, 0 -> bin 2.
+TEST(ErrorHistogram, QuantizationErrorHandComputed) {
+  QuantizedTensor qt;
+  qt.scheme = testing::make(8, Granularity::PerTensor, true);
+  qt.rows = 1;
+  qt.cols = 4;
+  qt.q = {1, 2, -1, 0};
+  qt.scales = {1.0f};
+  qt.scale_rows = qt.scale_cols = 1;
+  const std::vector<float> w = {1.5f, 2.0f, -1.25f, 0.5f};
+  ErrorHistogram h;
+  const ErrorStats s = quantization_error(qt, w.data(), &h, 5);
+  EXPECT_EQ(s.max_abs, 0.5);
+  EXPECT_EQ(h.lo, -0.5);
+  EXPECT_EQ(h.hi, 0.5);
+  EXPECT_EQ(h.counts, (std::vector<uint64_t>{0, 1, 1, 0, 2}));
+}
+
+// On a real quantization the counts sum to rows x cols, the range is
+// [-max_abs, max_abs] and an edge bin holds the extreme error.
+TEST(ErrorHistogram, QuantizationErrorSumsToWeightCount) {
+  std::vector<float> w(12 * 40);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = float((i * 37) % 101) / 50.0f - 1.0f;
+  const QuantizedTensor qt = quantize(w.data(), 12, 40, testing::make(4, Granularity::PerGroup, false, 16));
+  ErrorHistogram h;
+  const ErrorStats s = quantization_error(qt, w.data(), &h);
+  ASSERT_EQ(h.counts.size(), kErrorHistogramBins);
+  EXPECT_EQ(h.total(), w.size());
+  EXPECT_GT(s.max_abs, 0.0);
+  EXPECT_EQ(h.hi, s.max_abs);
+  EXPECT_EQ(h.lo, -s.max_abs);
+  EXPECT_GT(h.counts.front() + h.counts.back(), 0u);
+}
+
+// An exact quantization (8-bit per-tensor, max |w| = 127: scale 1, integer
+// weights) has max_abs 0: every count in the middle bin, range [0, 0].
+TEST(ErrorHistogram, ExactQuantization) {
+  const std::vector<float> w = {127.0f, -127.0f, 0.0f, 1.0f};
+  const QuantizedTensor qt = quantize(w.data(), 1, 4, testing::make(8, Granularity::PerTensor, true));
+  ErrorHistogram h;
+  const ErrorStats s = quantization_error(qt, w.data(), &h);
+  EXPECT_EQ(s.max_abs, 0.0);
+  EXPECT_EQ(h.lo, 0.0);
+  EXPECT_EQ(h.hi, 0.0);
+  EXPECT_EQ(h.counts[kErrorHistogramBins / 2], 4u);
+  EXPECT_EQ(h.total(), 4u);
 }
 
 }  // namespace
