@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <tuple>
+#include <unordered_map>
 
 #include "pipeline.h"
 #include "wquant/core/error.h"
@@ -122,9 +124,10 @@ json template_processor(const std::optional<std::pair<std::string, int32_t>>& bo
 // lengths, highest first, the sort stable. Tokens in order of first
 // appearance with their last score and last id, as Python dicts keep them.
 json derived_merges(const std::vector<std::string>& tokens, const std::vector<double>& scores) {
-  std::map<std::string_view, int64_t> id;
+  // Hash maps: a Gemma vocabulary has 256k tokens, each tried at every split.
+  std::unordered_map<std::string_view, int64_t> id;
   std::vector<std::pair<std::string_view, double>> scored;  // first appearance, last score
-  std::map<std::string_view, size_t> slot;
+  std::unordered_map<std::string_view, size_t> slot;
   for (size_t i = 0; i < tokens.size(); ++i) {
     id[tokens[i]] = int64_t(i);
     auto [it, inserted] = slot.try_emplace(tokens[i], scored.size());
@@ -133,6 +136,7 @@ json derived_merges(const std::vector<std::string>& tokens, const std::vector<do
   }
   struct Merge {
     std::string_view left, right;
+    int64_t left_id, right_id;
     double score;
     size_t left_chars, right_chars;
   };
@@ -145,10 +149,11 @@ json derived_merges(const std::vector<std::string>& tokens, const std::vector<do
     unicode::next_code_point(token, pos);
     for (size_t k = 1; k < chars; ++k, unicode::next_code_point(token, pos)) {
       const std::string_view left = token.substr(0, pos), right = token.substr(pos);
-      if (id.contains(left) && id.contains(right)) local.push_back({left, right, score, k, chars - k});
+      const auto l = id.find(left), r = id.find(right);
+      if (l != id.end() && r != id.end()) local.push_back({left, right, l->second, r->second, score, k, chars - k});
     }
-    std::stable_sort(local.begin(), local.end(), [&](const Merge& a, const Merge& b) {
-      return std::pair(id[a.left], id[a.right]) < std::pair(id[b.left], id[b.right]);
+    std::stable_sort(local.begin(), local.end(), [](const Merge& a, const Merge& b) {
+      return std::pair(a.left_id, a.right_id) < std::pair(b.left_id, b.right_id);
     });
     merges.insert(merges.end(), local.begin(), local.end());
   }
