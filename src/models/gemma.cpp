@@ -63,9 +63,8 @@ ModelConfig config_of(const CheckpointReader& ckpt) {
 
 class Gemma : public RotaryDecoder {
  public:
-  Gemma(const CheckpointReader& ckpt, int64_t context, Version v)
-      : RotaryDecoder(config_of(ckpt), options_of(ckpt.config(), config_of(ckpt), v, ckpt.path()),
-                      context) {
+  Gemma(const CheckpointReader& ckpt, int64_t context, Version v, const ModelConfig& config)
+      : RotaryDecoder(config, options_of(ckpt.config(), config, v, ckpt.path()), context) {
     const ModelConfig& c = config_;
     const nlohmann::json& j = ckpt.config();
     const std::string& where = ckpt.path();
@@ -117,7 +116,7 @@ class Gemma : public RotaryDecoder {
 }  // namespace
 
 std::unique_ptr<CausalLM> make_gemma(const CheckpointReader& ckpt, int64_t context) {
-  return std::make_unique<Gemma>(ckpt, context, version_of(ckpt.model_type()));
+  return std::make_unique<Gemma>(ckpt, context, version_of(ckpt.model_type()), config_of(ckpt));
 }
 
 }  // namespace wquant

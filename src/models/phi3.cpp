@@ -40,10 +40,8 @@ RotaryOptions options_of(const nlohmann::json& j, const ModelConfig& c, const st
 
 class Phi3 : public RotaryDecoder {
  public:
-  Phi3(const CheckpointReader& ckpt, int64_t context)
-      : RotaryDecoder(llama_config_from_json(ckpt.config(), ckpt.path()),
-                      options_of(ckpt.config(), llama_config_from_json(ckpt.config(), ckpt.path()), ckpt.path()),
-                      context) {
+  Phi3(const CheckpointReader& ckpt, int64_t context, const ModelConfig& config)
+      : RotaryDecoder(config, options_of(ckpt.config(), config, ckpt.path()), context) {
     const ModelConfig& c = config_;
     const nlohmann::json& j = ckpt.config();
     check_default_rope(j, ckpt.path());
@@ -73,7 +71,7 @@ class Phi3 : public RotaryDecoder {
 }  // namespace
 
 std::unique_ptr<CausalLM> make_phi3(const CheckpointReader& ckpt, int64_t context) {
-  return std::make_unique<Phi3>(ckpt, context);
+  return std::make_unique<Phi3>(ckpt, context, llama_config_from_json(ckpt.config(), ckpt.path()));
 }
 
 }  // namespace wquant
