@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes src/io/gguf_iq_grids.cpp: the codebooks of ggml's i-quants (IQ2_XXS,
-IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S), constants of the GGUF format like
+IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S; IQ1_S's, which IQ1_M shares), constants of the GGUF format like
 kvalues_iq4nl, taken from the `gguf` package (gguf.quants: each type's
 grid_hex and grid_map, decoded as its init_grid does), so that the C++ needs
 no Python and the tables are not typed by hand.
@@ -13,11 +13,11 @@ import gguf
 import numpy as np
 from gguf import quants
 
-TYPES = ["IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S"]
+TYPES = ["IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ1_S"]
 
 
 def grid_bytes(cls) -> np.ndarray:
-    """[rows, values] uint8: the grid as ggml's iq*_grid tables hold it."""
+    """[rows, values] int: the grid as ggml's iq*_grid tables hold it."""
     bits = math.ceil(math.log2(len(cls.grid_map)))
     per_byte = 8 // bits
     hexes = np.frombuffer(cls.grid_hex, dtype=np.uint8).reshape(-1, 2)
@@ -25,7 +25,7 @@ def grid_bytes(cls) -> np.ndarray:
     packed = (nibbles[:, 0] << 4) | nibbles[:, 1]
     # per_byte fields of 8 / per_byte bits each (a 3-bit value takes a nibble)
     fields = (packed.reshape(-1, 1) >> np.arange(0, 8, 8 // per_byte, dtype=np.uint8)) & ((1 << bits) - 1)
-    values = np.array(cls.grid_map, dtype=np.uint8)[fields.reshape(-1)]
+    values = np.array(cls.grid_map, dtype=np.int16)[fields.reshape(-1)]
     assert per_byte * len(packed) == values.size
     return values.reshape(cls.grid_shape)
 
@@ -39,7 +39,8 @@ def main():
     for name in TYPES:
         g = grid_bytes(getattr(quants, name))
         rows, cols = g.shape
-        print(f"const uint8_t k{name.title().replace('_', '')}Grid[{rows}][{cols}] = {{")
+        ctype = "int8_t" if g.min() < 0 else "uint8_t"  # IQ1's values are -1, 0, 1
+        print(f"const {ctype} k{name.title().replace('_', '')}Grid[{rows}][{cols}] = {{")
         for r in range(0, rows, 4):  # four rows a line
             print("    " + " ".join("{" + ", ".join(str(int(v)) for v in g[q]) + "}," for q in range(r, r + 4)))
         print("};\n")

@@ -37,5 +37,7 @@ void dequantize_iq2_xs(const uint8_t* src, size_t blocks, float* out);
 void dequantize_iq2_s(const uint8_t* src, size_t blocks, float* out);
 void dequantize_iq3_xxs(const uint8_t* src, size_t blocks, float* out);
 void dequantize_iq3_s(const uint8_t* src, size_t blocks, float* out);
+void dequantize_iq1_s(const uint8_t* src, size_t blocks, float* out);
+void dequantize_iq1_m(const uint8_t* src, size_t blocks, float* out);
 
 }  // namespace wquant

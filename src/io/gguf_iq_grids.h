@@ -13,5 +13,6 @@ extern const uint8_t kIq2XsGrid[512][8];    // values 8, 25, 43
 extern const uint8_t kIq2SGrid[1024][8];    // values 8, 25, 43
 extern const uint8_t kIq3XxsGrid[256][4];   // values 4, 12, ..., 62
 extern const uint8_t kIq3SGrid[512][4];     // values 1, 3, ..., 15
+extern const int8_t kIq1SGrid[2048][8];     // values -1, 0, 1 (IQ1_S and IQ1_M)
 
 }  // namespace wquant

@@ -1,5 +1,5 @@
-// ggml's i-quants with codebooks (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S) to
-// f32, following ggml-quants.c (dequantize_row_iq*): 256 values per block,
+// ggml's i-quants with codebooks (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S,
+// IQ1_S, IQ1_M) to f32, following ggml-quants.c (dequantize_row_iq*): 256 values per block,
 // each group of 8 (2-bit types) or 4 (3-bit types) values is one codebook row
 // (gguf_iq_grids.h) of magnitudes, signed by sign bits and scaled per 16 or
 // 32 values. Float operations in ggml's order, so results are bit-exact.
@@ -67,6 +67,23 @@ struct BlockIq3S {
   uint8_t scales[4];  // a 4-bit scale per 32 values
 };
 static_assert(sizeof(BlockIq3S) == 110);
+
+struct BlockIq1S {
+  uint16_t d;
+  uint8_t qs[32];   // grid index, low 8 bits, per 8 values
+  uint16_t qh[8];   // per 32 values: 3 more index bits per group, scale in bits 12-14, delta sign in 15
+};
+static_assert(sizeof(BlockIq1S) == 50);
+
+struct BlockIq1M {
+  uint8_t qs[32];      // grid index, low 8 bits, per 8 values
+  uint8_t qh[16];      // per 8 values a nibble: 3 more index bits, delta sign in bit 3
+  uint16_t scales[4];  // 3-bit scales per 16 values; the f16 d is spread over their top nibbles
+};
+static_assert(sizeof(BlockIq1M) == 56);
+
+// IQ1's shift of every codebook value (ggml-common.h IQ1S_DELTA).
+constexpr float kIq1Delta = 0.125f;
 
 }  // namespace
 
@@ -155,6 +172,39 @@ void dequantize_iq3_s(const uint8_t* src, size_t blocks, float* out) {
         const uint8_t signs = b.signs[g / 2];
         for (int j = 0; j < 4; ++j) out[4 * g + j] = signed_value(db, grid[j], signs, 4 * (g % 2) + j);
       }
+    }
+  }
+}
+
+void dequantize_iq1_s(const uint8_t* src, size_t blocks, float* out) {
+  for (size_t i = 0; i < blocks; ++i, out += 256) {
+    const auto b = load_block<BlockIq1S>(src, i);
+    const float d = f16_to_f32(b.d);
+    for (int ib = 0; ib < 8; ++ib) {
+      const float dl = d * float(2 * ((b.qh[ib] >> 12) & 7) + 1);
+      const float delta = b.qh[ib] & 0x8000 ? -kIq1Delta : kIq1Delta;
+      for (int l = 0; l < 4; ++l) {
+        const int8_t* grid = kIq1SGrid[b.qs[4 * ib + l] | ((b.qh[ib] >> (3 * l)) & 7) << 8];
+        for (int j = 0; j < 8; ++j) out[32 * ib + 8 * l + j] = dl * (float(grid[j]) + delta);
+      }
+    }
+  }
+}
+
+void dequantize_iq1_m(const uint8_t* src, size_t blocks, float* out) {
+  for (size_t i = 0; i < blocks; ++i, out += 256) {
+    const auto b = load_block<BlockIq1M>(src, i);
+    const uint16_t* sc = b.scales;
+    const uint16_t d_bits = uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00F0) | ((sc[2] >> 4) & 0x0F00) |
+                                     (sc[3] & 0xF000));
+    const float d = f16_to_f32(d_bits);
+    for (int r = 0; r < 32; ++r) {  // grid rows of 8 values; two share a 3-bit scale
+      const int s = r / 2;          // scale index: 3 bits at 3 * (s % 4) of sc[s / 4]
+      const float dl = d * float(2 * ((sc[s / 4] >> (3 * (s % 4))) & 7) + 1);
+      const int nibble = (b.qh[r / 2] >> (4 * (r % 2))) & 0x0F;
+      const float delta = nibble & 8 ? -kIq1Delta : kIq1Delta;
+      const int8_t* grid = kIq1SGrid[b.qs[r] | (nibble & 7) << 8];
+      for (int j = 0; j < 8; ++j) out[8 * r + j] = dl * (float(grid[j]) + delta);
     }
   }
 }

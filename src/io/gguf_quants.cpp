@@ -177,6 +177,8 @@ std::string ggml_type_name(uint32_t type) {
     case GgmlType::IQ2_S: return "IQ2_S";
     case GgmlType::IQ3_XXS: return "IQ3_XXS";
     case GgmlType::IQ3_S: return "IQ3_S";
+    case GgmlType::IQ1_S: return "IQ1_S";
+    case GgmlType::IQ1_M: return "IQ1_M";
     case GgmlType::BF16: return "BF16";
   }
   return cat("type", type);
@@ -207,6 +209,8 @@ std::optional<GgmlBlockLayout> ggml_block_layout(uint32_t type) {
     case GgmlType::IQ2_S: return GgmlBlockLayout{256, 82};
     case GgmlType::IQ3_XXS: return GgmlBlockLayout{256, 98};
     case GgmlType::IQ3_S: return GgmlBlockLayout{256, 110};
+    case GgmlType::IQ1_S: return GgmlBlockLayout{256, 50};
+    case GgmlType::IQ1_M: return GgmlBlockLayout{256, 56};
   }
   return std::nullopt;
 }
@@ -219,7 +223,7 @@ bool ggml_can_dequantize(uint32_t type) {
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K:
     case GgmlType::Q5_K: case GgmlType::Q6_K: case GgmlType::IQ4_XS:
     case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS: case GgmlType::IQ2_S:
-    case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
+    case GgmlType::IQ3_XXS: case GgmlType::IQ3_S: case GgmlType::IQ1_S: case GgmlType::IQ1_M:
       return true;
     default:
       return false;
@@ -279,6 +283,8 @@ void dequantize_ggml(uint32_t type, const uint8_t* src, size_t n, float* out) {
     case GgmlType::IQ2_S: return dequantize_iq2_s(src, blocks, out);
     case GgmlType::IQ3_XXS: return dequantize_iq3_xxs(src, blocks, out);
     case GgmlType::IQ3_S: return dequantize_iq3_s(src, blocks, out);
+    case GgmlType::IQ1_S: return dequantize_iq1_s(src, blocks, out);
+    case GgmlType::IQ1_M: return dequantize_iq1_m(src, blocks, out);
     default: break;
   }
 }

@@ -32,7 +32,8 @@ from test_gguf_oracle import assert_bit_equal
 F16_FIELDS = {
     "Q4_0": [0], "Q4_1": [0, 2], "Q5_0": [0], "Q5_1": [0, 2], "Q8_0": [0], "IQ4_NL": [0],
     "Q2_K": [80, 82], "Q3_K": [108], "Q4_K": [0, 2], "Q5_K": [0, 2], "Q6_K": [208], "IQ4_XS": [0],
-    "IQ2_XXS": [0], "IQ2_XS": [0], "IQ2_S": [0], "IQ3_XXS": [0], "IQ3_S": [0],
+    "IQ2_XXS": [0], "IQ2_XS": [0], "IQ2_S": [0], "IQ3_XXS": [0], "IQ3_S": [0], "IQ1_S": [0],
+    "IQ1_M": [],  # its f16 d is spread over the top nibbles of the 4 scale words at 48..55
 }
 
 
@@ -45,7 +46,18 @@ def random_blocks(qtype, n_blocks: int, rng) -> np.ndarray:
         finite = (h & 0x7C00) != 0x7C00  # exponent all ones: inf or NaN
         h = np.where(finite, h, h & 0x83FF)  # -> exponent 0: a subnormal
         blocks[:, off:off + 2] = h.view(np.uint8).reshape(n_blocks, 2)
+    if qtype.name == "IQ1_M":
+        h = finite_f16(rng, n_blocks)
+        words = blocks[:, 48:56].copy().view(np.uint16)
+        for k in range(4):
+            words[:, k] = (words[:, k] & 0x0FFF) | (((h >> (4 * k)) & 0xF) << 12)
+        blocks[:, 48:56] = words.view(np.uint8)
     return blocks
+
+
+def finite_f16(rng, n):
+    h = rng.integers(0, 1 << 16, size=n, dtype=np.uint16)
+    return np.where((h & 0x7C00) != 0x7C00, h, h & 0x83FF)  # inf / NaN -> a subnormal
 
 
 def test_every_type_on_random_blocks_equals_gguf_package(tool_bin, tmp_path):
@@ -96,11 +108,11 @@ F32_GGUF = CACHE / "calib-bench" / "smollm2-135m-f32.gguf"
 # random blocks above cover it): Q3_K_M has Q4_0, Q4_K, Q5_0, Q5_1, Q5_K and
 # Q8_0 tensors, Q4_K_M Q6_K, IQ4_XS IQ4_NL and IQ4_XS (measured). The i-quant
 # files need an importance matrix (llama-imatrix on 4 x 128 tokens of Genesis,
-# made once): IQ2_XXS / IQ2_XS / IQ3_XXS / IQ3_S each hold 27-30 tensors of their
-# type (the 1536-wide ones; 576 is not a multiple of 256); IQ2_S falls back to
+# made once): IQ1_S / IQ1_M / IQ2_XXS / IQ2_XS / IQ3_XXS / IQ3_S each hold 27-30
+# tensors of their type (the 1536-wide ones; 576 is not a multiple of 256); IQ2_S falls back to
 # IQ2_XS / IQ3_S on this model, so its random blocks above are its only check.
-LLAMA_TYPES = ["Q3_K_M", "Q4_K_M", "IQ4_XS", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ3_S"]
-IMATRIX_TYPES = {"IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ3_S"}
+LLAMA_TYPES = ["Q3_K_M", "Q4_K_M", "IQ4_XS", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ3_S", "IQ1_S", "IQ1_M"]
+IMATRIX_TYPES = {"IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ3_S", "IQ1_S", "IQ1_M"}
 LLAMA_IMATRIX = LLAMA_QUANTIZE.with_name("llama-imatrix")
 
 

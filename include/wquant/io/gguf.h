@@ -1,6 +1,7 @@
 // GGUF (version 3; 2 accepted) reader: metadata, tensor infos, and
 // dequantization of F32/F16/BF16, Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/IQ4_NL, the
-// K-quants Q2_K..Q6_K/IQ4_XS and the i-quants IQ2_XXS/IQ2_XS/IQ2_S/IQ3_XXS/IQ3_S to f32.
+// K-quants Q2_K..Q6_K/IQ4_XS and the i-quants IQ1_S/IQ1_M/IQ2_XXS/IQ2_XS/IQ2_S/
+// IQ3_XXS/IQ3_S to f32.
 //
 // File layout (little-endian): magic "GGUF", u32 version, u64 tensor_count,
 // u64 kv_count, kv pairs (gguf string key, u32 type, value), tensor infos
@@ -24,8 +25,8 @@ namespace wquant {
 enum class GgmlType : uint32_t {
   F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
   Q8_1 = 9, Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
-  IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23,
-  BF16 = 30,
+  IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22,
+  IQ4_XS = 23, IQ1_M = 29, BF16 = 30,
 };
 
 // Returns "Q4_1" etc., or "type<N>" for a number this reader does not know.

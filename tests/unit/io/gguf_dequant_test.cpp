@@ -26,9 +26,10 @@ TEST(GgmlDequant, BlockLayoutsMatchGgml) {
   EXPECT_EQ(ggml_block_layout(uint32_t(GgmlType::BF16))->bytes, 2u);
   EXPECT_EQ(ggml_block_layout(uint32_t(GgmlType::IQ2_XXS))->bytes, 66u);  // f16 d + 64
   EXPECT_EQ(ggml_block_layout(uint32_t(GgmlType::IQ3_S))->bytes, 110u);   // 2 + 64 + 8 + 32 + 4
-  EXPECT_FALSE(ggml_block_layout(19).has_value());  // IQ1_S: not known here
+  EXPECT_EQ(ggml_block_layout(uint32_t(GgmlType::IQ1_M))->bytes, 56u);   // 32 + 16 + 8, no separate d
+  EXPECT_FALSE(ggml_block_layout(39).has_value());  // MXFP4: not known here
   EXPECT_EQ(ggml_type_name(14), "Q6_K");
-  EXPECT_EQ(ggml_type_name(19), "type19");
+  EXPECT_EQ(ggml_type_name(39), "type39");
 }
 
 TEST(GgmlDequant, F16AndBf16) {
@@ -149,7 +150,7 @@ TEST(GgmlDequant, RejectsUnsupportedTypesAndPartialBlocks) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("Q8_1 is not supported (supported: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, "
-                                         "Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ2_XXS, IQ2_XS, IQ3_XXS, IQ4_NL, IQ3_S, IQ2_S, IQ4_XS, BF16)"),
+                                         "Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ2_XXS, IQ2_XS, IQ3_XXS, IQ1_S, IQ4_NL, IQ3_S, IQ2_S, IQ4_XS, IQ1_M, BF16)"),
               std::string::npos) << e.what();
   }
   EXPECT_THROW(dequantize_ggml(uint32_t(GgmlType::Q4_0), bytes.data(), 16, out.data()), Error);
