@@ -1,6 +1,7 @@
 #include "wquant/models/linear.h"
 
 #include <regex>
+#include <vector>
 
 #include "wquant/core/error.h"
 #include "wquant/io/json_number.h"
@@ -76,23 +77,65 @@ QuantizationInfo::QuantizationInfo(const nlohmann::json& config, const std::stri
 namespace {
 
 // Refuses what libstdc++'s std::regex mishandles on hostile input, before it
-// sees the pattern: a number of more than 6 digits (a repetition count or a
-// backreference: "\\7777777777777777777" overflows a long inside
-// regex_compiler.tcc, undefined behaviour found by fuzz_config), any
-// backreference (targets never need one), and patterns longer than 512
-// characters (its matcher recurses per character and backtracks).
+// sees the pattern (both found by fuzz_config):
+//  * a number of more than 6 digits ("\\7777777777777777777", a backreference
+//    index, overflows a long inside regex_compiler.tcc: undefined behaviour),
+//    and any backreference (targets never need one);
+//  * patterns whose backtracking explodes (".??????????*x" ran for minutes on
+//    one tensor name): more than 4 quantifiers, a quantifier on a group that
+//    holds a quantifier or an alternation, three quantifiers in a row.
+// Real targets ("re:.*mlp\\.(up|gate)_proj$", "re:model\\.layers\\.\\d+\\..*")
+// use one or two quantifiers. Patterns over 512 characters are refused too.
 void check_target_regex(const std::string& pattern, const std::string& where) {
+  auto refuse = [&](const char* why) {
+    fail(where, ": \"", printable(pattern.substr(0, 60)), "\" ", why);
+  };
   if (pattern.size() > 512)
     fail(where, ": regular expression of ", pattern.size(), " characters (at most 512)");
-  size_t digits = 0;
+  size_t digits = 0, quantifiers = 0, in_a_row = 0;
+  std::vector<bool> group_repeats{false};  // per open group: holds a quantifier or '|'
+  bool last_closed_repeats = false;        // the group just closed held one
   for (size_t i = 0; i < pattern.size(); ++i) {
-    const bool digit = pattern[i] >= '0' && pattern[i] <= '9';
-    digits = digit ? digits + 1 : 0;
-    if (digits > 6) fail(where, ": \"", printable(pattern.substr(0, 60)), "\" has a number of more than 6 digits");
-    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
-      if (pattern[i + 1] >= '1' && pattern[i + 1] <= '9')
-        fail(where, ": \"", printable(pattern.substr(0, 60)), "\" has a backreference (not supported)");
-      ++i;  // an escaped character is not the start of anything
+    const char c = pattern[i];
+    digits = c >= '0' && c <= '9' ? digits + 1 : 0;
+    if (digits > 6) refuse("has a number of more than 6 digits");
+    const bool quantifier = c == '*' || c == '+' || c == '?' || c == '{';
+    if (quantifier) {
+      if (++in_a_row > 2) refuse("has three quantifiers in a row");
+      if (in_a_row == 1) {  // a second in a row is the lazy '?' (or an error std::regex reports)
+        if (++quantifiers > 4) refuse("has more than 4 quantifiers (its matching could take exponential time)");
+        if (last_closed_repeats) refuse("repeats a group that repeats (its matching could take exponential time)");
+        group_repeats.back() = true;
+      }
+      if (c == '{') {
+        while (i + 1 < pattern.size() && pattern[i + 1] != '}') {
+          ++i;
+          digits = pattern[i] >= '0' && pattern[i] <= '9' ? digits + 1 : 0;
+          if (digits > 6) refuse("has a number of more than 6 digits");
+        }
+        ++i;  // the '}'
+      }
+      continue;
+    }
+    in_a_row = 0;
+    last_closed_repeats = false;
+    if (c == '\\' && i + 1 < pattern.size()) {
+      if (pattern[i + 1] >= '1' && pattern[i + 1] <= '9') refuse("has a backreference (not supported)");
+      ++i;  // an escaped character is a literal
+    } else if (c == '[') {  // a class: up to the first ']' after its first character
+      size_t j = i + 1;
+      if (j < pattern.size() && pattern[j] == '^') ++j;
+      for (++j; j < pattern.size() && pattern[j] != ']'; ++j)
+        if (pattern[j] == '\\') ++j;
+      i = j;
+    } else if (c == '(') {
+      group_repeats.push_back(false);
+    } else if (c == ')' && group_repeats.size() > 1) {
+      last_closed_repeats = group_repeats.back();
+      group_repeats.pop_back();
+      if (last_closed_repeats) group_repeats.back() = true;
+    } else if (c == '|') {
+      group_repeats.back() = true;
     }
   }
 }

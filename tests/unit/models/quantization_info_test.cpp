@@ -61,6 +61,20 @@ TEST(QuantizationInfo, MalformedIsAnErrorNamingTheCheckpoint) {
   EXPECT_EQ(error_of(config_with({{"targets", {"re:" + std::string(600, 'a')}}, {"weights", kW4}})),
             "ckpt: config group group_0: targets: regular expression of 600 characters (at most 512)");
   EXPECT_EQ(error_of(config_with({{"targets", {"re:.*layers\\.1[0-9]{2}\\..*"}}, {"weights", kW4}})), "(no error)");
+  // Found by fuzz_config: ".??...?*" took minutes of backtracking on one name.
+  EXPECT_NE(error_of(config_with({{"targets", {"x"}}, {"weights", kW4}}, {"re:.?????*layer\\.0\\..*"}))
+                .find("has three quantifiers in a row"),
+            std::string::npos);
+  EXPECT_NE(error_of(config_with({{"targets", {"re:(a*)*b"}}, {"weights", kW4}})).find("repeats a group that repeats"),
+            std::string::npos);
+  EXPECT_NE(error_of(config_with({{"targets", {"re:(up|gate)+"}}, {"weights", kW4}})).find("repeats a group"),
+            std::string::npos);
+  EXPECT_NE(error_of(config_with({{"targets", {"re:.*a.*b.*c.*d.*"}}, {"weights", kW4}})).find("more than 4 quantifiers"),
+            std::string::npos);
+  // What real configs write passes (llm-compressor, compressed-tensors docs).
+  for (const char* ok : {"re:.*mlp\\.(up|gate)_proj$", "re:model\\.layers\\.\\d+\\..*", "re:.*lm_head",
+                         "re:.*self_attn\\.(q|k|v|o)_proj$", "re:.*[0-9]+\\.mlp.*?", "re:[^.]*\\.(a|b)"})
+    EXPECT_EQ(error_of(config_with({{"targets", {ok}}, {"weights", kW4}})), "(no error)") << ok;
   nlohmann::json bits = kW4;
   bits["num_bits"] = 1e300;
   EXPECT_EQ(error_of(config_with({{"targets", {"x"}}, {"weights", bits}})),
