@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "wquant/core/error.h"
+#include "wquant/io/checkpoint_formats.h"
 #include "wquant/io/gguf.h"
 
 namespace wquant::gguf_test {
@@ -121,6 +123,21 @@ inline std::string write_temp(const std::string& name, const std::vector<uint8_t
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
   return path;
+}
+
+// Expects open_gguf_checkpoint on a file `name` holding `bytes` to fail with
+// an Error naming the file and `problem`.
+inline void expect_rejected_checkpoint(const std::string& name, const std::vector<uint8_t>& bytes,
+                                       const std::string& problem) {
+  const std::string path = write_temp(name, bytes);
+  try {
+    open_gguf_checkpoint(path);
+    ADD_FAILURE() << name << ": no error, expected '" << problem << "'";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find(problem), std::string::npos) << "expected '" << problem << "' in: " << msg;
+  }
 }
 
 }  // namespace wquant::gguf_test

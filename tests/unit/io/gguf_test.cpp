@@ -296,19 +296,6 @@ TEST(GgufFile, SurvivesEveryTruncationAndByteFlip) {
 
 // ---- open_gguf_checkpoint ----------------------------------------------------
 
-// Expects open_gguf_checkpoint on the file to fail naming it and `problem`.
-void expect_rejected_checkpoint(const std::string& name, const std::vector<uint8_t>& bytes,
-                                const std::string& problem) {
-  const std::string path = write_temp(name, bytes);
-  try {
-    open_gguf_checkpoint(path);
-    ADD_FAILURE() << name << ": no error, expected '" << problem << "'";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find(problem), std::string::npos) << "expected '" << problem << "' in: " << msg;
-  }
-}
 
 // Returns values[r][c] = 100 * r + c for a [rows, cols] tensor (GGUF row order).
 std::vector<float> row_coded(int rows, int cols) {
