@@ -277,33 +277,6 @@ std::string replace_all(std::string_view text, std::string_view from, std::strin
   return out.append(text.substr(begin));
 }
 
-std::vector<std::string_view> split_after(std::string_view text, std::string_view delimiter) {
-  std::vector<std::string_view> out;
-  size_t begin = 0;
-  if (!delimiter.empty()) {
-    for (size_t at = text.find(delimiter); at != std::string_view::npos; at = text.find(delimiter, begin)) {
-      out.push_back(text.substr(begin, at + delimiter.size() - begin));
-      begin = at + delimiter.size();
-    }
-  }
-  if (begin < text.size()) out.push_back(text.substr(begin));
-  return out;
-}
-
-std::vector<std::string_view> split_white_space(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t word = std::string_view::npos;
-  for (size_t pos = 0; pos < text.size();) {
-    const size_t start = pos;
-    const bool space = unicode::is_white_space(unicode::next_code_point(text, pos));
-    if (space && word != std::string_view::npos) out.push_back(text.substr(word, start - word));
-    if (space) word = std::string_view::npos;
-    else if (word == std::string_view::npos) word = start;
-  }
-  if (word != std::string_view::npos) out.push_back(text.substr(word));
-  return out;
-}
-
 std::string strip_token(const std::string& token, const DecoderStep& step) {
   // tokenizers' Strip: at most `start` leading and `stop` trailing copies of
   // the character; it then keeps (byte length - both cuts) characters, which

@@ -135,13 +135,6 @@ std::string wordpiece_decode(const std::vector<std::string>& tokens, const std::
 // Returns text with every occurrence of `from` replaced by `to`.
 std::string replace_all(std::string_view text, std::string_view from, std::string_view to);
 
-// Returns text cut after each occurrence of `delimiter`, which stays at the
-// end of its piece (Split with a string pattern, MergedWithPrevious).
-std::vector<std::string_view> split_after(std::string_view text, std::string_view delimiter);
-
-// Returns the words of text between runs of white space (WhitespaceSplit).
-std::vector<std::string_view> split_white_space(std::string_view text);
-
 // Returns token after the Strip decoder `step`.
 std::string strip_token(const std::string& token, const DecoderStep& step);
 

@@ -23,6 +23,14 @@ std::vector<std::string_view> split_bert(std::string_view text);
 // isolated, each on its own if `individual_digits`, else in runs.
 std::vector<std::string_view> split_digits(std::string_view text, bool individual_digits);
 
+// Returns the words of text between runs of white space, which is dropped
+// (WhitespaceSplit; white space as Rust's char::is_whitespace).
+std::vector<std::string_view> split_white_space(std::string_view text);
+
+// Returns text cut after each occurrence of `delimiter`, which stays at the
+// end of its piece (Split with a string pattern, MergedWithPrevious).
+std::vector<std::string_view> split_after(std::string_view text, std::string_view delimiter);
+
 // Returns `bytes` spelled in GPT-2's byte-level alphabet: every byte becomes
 // one printable code point (bytes_to_unicode in GPT-2's encoder.py: '!'..'~',
 // U+00A1..U+00AC and U+00AE..U+00FF stand for themselves, the other 68 bytes
