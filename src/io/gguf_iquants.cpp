@@ -24,6 +24,9 @@ float signed_value(float scale, uint8_t magnitude, uint8_t signs, int bit) {
   return scale * float(magnitude) * ((signs >> bit) & 1 ? -1.0f : 1.0f);
 }
 
+// The IQ2 types' scale of a group: d * (0.5 + s) * 0.25 for a 4-bit s, in ggml's order.
+float iq2_scale(float d, uint32_t s) { return d * (0.5f + float(s)) * 0.25f; }
+
 uint32_t load_u32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -94,7 +97,7 @@ void dequantize_iq2_xxs(const uint8_t* src, size_t blocks, float* out) {
     for (int ib = 0; ib < 8; ++ib) {
       const uint8_t* grid_index = b.qs + 8 * ib;
       const uint32_t aux = load_u32(b.qs + 8 * ib + 4);
-      const float db = d * (0.5f + float(aux >> 28)) * 0.25f;
+      const float db = iq2_scale(d, aux >> 28);
       for (int l = 0; l < 4; ++l) {
         const uint8_t* grid = kIq2XxsGrid[grid_index[l]];
         const uint8_t signs = group_signs(aux >> (7 * l));
@@ -109,8 +112,7 @@ void dequantize_iq2_xs(const uint8_t* src, size_t blocks, float* out) {
     const auto b = load_block<BlockIq2Xs>(src, i);
     const float d = f16_to_f32(b.d);
     for (int ib = 0; ib < 8; ++ib) {
-      const float db[2] = {d * (0.5f + float(b.scales[ib] & 0x0F)) * 0.25f,
-                           d * (0.5f + float(b.scales[ib] >> 4)) * 0.25f};
+      const float db[2] = {iq2_scale(d, b.scales[ib] & 0x0F), iq2_scale(d, b.scales[ib] >> 4)};
       for (int l = 0; l < 4; ++l) {
         const uint16_t q = b.qs[4 * ib + l];
         const uint8_t* grid = kIq2XsGrid[q & 511];
@@ -126,8 +128,7 @@ void dequantize_iq2_s(const uint8_t* src, size_t blocks, float* out) {
     const auto b = load_block<BlockIq2S>(src, i);
     const float d = f16_to_f32(b.d);
     for (int ib = 0; ib < 8; ++ib) {
-      const float db[2] = {d * (0.5f + float(b.scales[ib] & 0x0F)) * 0.25f,
-                           d * (0.5f + float(b.scales[ib] >> 4)) * 0.25f};
+      const float db[2] = {iq2_scale(d, b.scales[ib] & 0x0F), iq2_scale(d, b.scales[ib] >> 4)};
       for (int l = 0; l < 4; ++l) {
         const int index = b.qs[4 * ib + l] | ((b.qh[ib] >> (2 * l)) & 3) << 8;
         const uint8_t* grid = kIq2SGrid[index];
