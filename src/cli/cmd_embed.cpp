@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "commands.h"
-#include "model_files.h"
+#include "wquant/tokenizer/tokenizer.h"
 #include "wquant/core/error.h"
 #include "wquant/io/checkpoint.h"
 #include "wquant/models/encoder.h"

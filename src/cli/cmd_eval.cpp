@@ -8,8 +8,8 @@
 #include <string>
 
 #include "commands.h"
-#include "model_files.h"
 #include "progress.h"
+#include "wquant/tokenizer/tokenizer.h"
 #include "wquant/core/error.h"
 #include "wquant/io/checkpoint.h"
 #include "wquant/pipeline/quantize_model.h"

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "commands.h"
-#include "model_files.h"
+#include "wquant/tokenizer/tokenizer.h"
 #include "wquant/core/error.h"
 #include "wquant/io/checkpoint.h"
 #include "wquant/models/causal_lm.h"

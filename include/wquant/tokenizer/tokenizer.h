@@ -94,4 +94,11 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path);
 // tokenizer.ggml.model other than "gpt2".
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const GgufFile& gguf);
 
+// Returns the tokenizer that goes with the model at `model` (a model
+// directory, .safetensors or .gguf): `tokenizer` if not empty (a
+// tokenizer.json or a .gguf), else tokenizer.json next to the model, else
+// the vocabulary of the model's GGUF file (the file itself, or the only
+// .gguf in the directory). Throws Error naming the model if there is none.
+std::unique_ptr<Tokenizer> open_tokenizer(const std::string& model, const std::string& tokenizer = "");
+
 }  // namespace wquant

@@ -1,12 +1,11 @@
-// Finding the files that go with a model: its tokenizer.
-#include "model_files.h"
-
+// Finding the tokenizer that goes with a model path.
 #include <filesystem>
 
 #include "wquant/core/error.h"
 #include "wquant/io/gguf.h"
+#include "wquant/tokenizer/tokenizer.h"
 
-namespace wquant::cli {
+namespace wquant {
 namespace {
 
 namespace fs = std::filesystem;
@@ -27,13 +26,12 @@ std::string gguf_in(const std::string& path) {
 
 }  // namespace
 
-// Loads the tokenizer: --tokenizer (tokenizer.json or .gguf), else the
-// model directory's tokenizer.json, else the GGUF file's vocabulary.
 std::unique_ptr<Tokenizer> open_tokenizer(const std::string& model, const std::string& tokenizer) {
   std::string path = tokenizer;
   if (path.empty()) {
-    const fs::path dir = fs::is_directory(model) ? fs::path(model) : fs::path(model).parent_path();
-    if (fs::exists(dir / "tokenizer.json")) path = (dir / "tokenizer.json").string();
+    std::error_code ec;
+    const fs::path dir = fs::is_directory(model, ec) ? fs::path(model) : fs::path(model).parent_path();
+    if (fs::exists(dir / "tokenizer.json", ec)) path = (dir / "tokenizer.json").string();
     else path = gguf_in(model);
   }
   if (path.empty())
@@ -45,4 +43,4 @@ std::unique_ptr<Tokenizer> open_tokenizer(const std::string& model, const std::s
   return load_tokenizer_json(path);
 }
 
-}  // namespace wquant::cli
+}  // namespace wquant
