@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,34 @@ struct GenerateResult {
 
 // Called with each new piece of decoded text as it is generated.
 using TextCallback = std::function<void(const std::string&)>;
+
+// Generation pulled one token at a time (the Python package's iterator;
+// generate() below is a loop over it). The model's cache is reset and the
+// prompt runs on the first call of next().
+class Generator {
+ public:
+  // Throws Error as generate() does. model and tokenizer must outlive this.
+  Generator(CausalLM& model, const Tokenizer& tokenizer, std::vector<int32_t> prompt,
+            const GenerateOptions& options);
+  // Generates one token and returns the text it completes: "" while a
+  // character spans tokens, the rest once it is whole; nullopt once
+  // max_new_tokens are out or end-of-sequence came (then result() is final).
+  std::optional<std::string> next();
+  // Returns what has been generated so far (text: once finished).
+  const GenerateResult& result() const { return result_; }
+  bool finished() const { return finished_; }
+
+ private:
+  CausalLM& model_;
+  const Tokenizer& tokenizer_;
+  std::vector<int32_t> prompt_;
+  GenerateOptions options_;
+  Sampler sampler_;
+  std::vector<float> logits_;
+  GenerateResult result_;
+  std::string emitted_;  // decoded text handed out so far
+  bool started_ = false, finished_ = false;
+};
 
 // Generates from `prompt` (ids, already templated and encoded). Throws Error
 // for an empty prompt, or one that does not fit the model's context together
