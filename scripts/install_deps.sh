@@ -3,7 +3,7 @@
 # Does nothing when they are all present.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-      libhwy-dev nlohmann-json3-dev libcli11-dev libopenblas-dev python3-venv python3-pip bible-kjv
+      libhwy-dev nlohmann-json3-dev libcli11-dev libopenblas-dev python3-venv python3-pip python3-dev bible-kjv
       clang libclang-rt-14-dev  # clang: the libFuzzer targets (scripts/fuzz.sh)
       chromium)  # renders --report pages in tests/python/test_report_html.py
 missing=()

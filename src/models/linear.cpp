@@ -200,20 +200,10 @@ Linear Linear::load(const CheckpointReader& ckpt, const QuantizationInfo& quant,
         if (!zp || zp->dtype != DType::I8) fail(ckpt.path(), ": tensor ", zp_name, " is not I8");
         l.zero_points_.assign(1, *static_cast<const int8_t*>(zp->data));
       } else {
-        // Packed along dim 0: [ceil(out * b / 32), groups]; unpack the
-        // transposed rows, then transpose to [out, groups].
-        const int64_t words = packed_int32_cols(out, l.bits_);
-        expect_shape(ckpt, zp_name, {words, l.groups_});
+        // Packed along dim 0: [ceil(out * b / 32), groups].
+        expect_shape(ckpt, zp_name, {packed_int32_cols(out, l.bits_), l.groups_});
         if (!zp || zp->dtype != DType::I32) fail(ckpt.path(), ": tensor ", zp_name, " is not I32");
-        const auto* p = static_cast<const int32_t*>(zp->data);
-        std::vector<int32_t> by_group(size_t(words * l.groups_));
-        for (int64_t w = 0; w < words; ++w)
-          for (int64_t g = 0; g < l.groups_; ++g) by_group[size_t(g * words + w)] = p[w * l.groups_ + g];
-        std::vector<int8_t> unpacked(size_t(l.groups_ * out));
-        unpack_int32_rows(by_group.data(), l.groups_, out, l.bits_, unpacked.data());
-        l.zero_points_.resize(size_t(out * l.groups_));
-        for (int64_t g = 0; g < l.groups_; ++g)
-          for (int64_t r = 0; r < out; ++r) l.zero_points_[size_t(r * l.groups_ + g)] = unpacked[size_t(g * out + r)];
+        l.zero_points_ = unpack_zero_points_dim0(static_cast<const int32_t*>(zp->data), out, l.groups_, l.bits_);
       }
     }
   } else if (layout == WeightLayout::InOut) {

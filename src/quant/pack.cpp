@@ -97,4 +97,18 @@ void unpack_int32_rows(const int32_t* packed, int64_t rows, int64_t cols, int bi
   }
 }
 
+std::vector<int8_t> unpack_zero_points_dim0(const int32_t* packed, int64_t rows, int64_t groups, int bits) {
+  // Unpack the transposed rows (one per group), then transpose to [rows, groups].
+  const int64_t words = packed_int32_cols(rows, bits);
+  std::vector<int32_t> by_group(size_t(words * groups));
+  for (int64_t w = 0; w < words; ++w)
+    for (int64_t g = 0; g < groups; ++g) by_group[size_t(g * words + w)] = packed[w * groups + g];
+  std::vector<int8_t> unpacked(size_t(groups * rows));
+  unpack_int32_rows(by_group.data(), groups, rows, bits, unpacked.data());
+  std::vector<int8_t> out(size_t(rows * groups));
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t r = 0; r < rows; ++r) out[size_t(r * groups + g)] = unpacked[size_t(g * rows + r)];
+  return out;
+}
+
 }  // namespace wquant

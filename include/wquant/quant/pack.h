@@ -40,6 +40,12 @@ std::vector<int32_t> pack_int32_rows(const int8_t* q, int64_t rows, int64_t cols
 // Writes the [rows, cols] values packed by pack_int32_rows to out.
 void unpack_int32_rows(const int32_t* packed, int64_t rows, int64_t cols, int bits, int8_t* out);
 
+// Returns the [rows, groups] int8 zero-points of a compressed-tensors
+// weight_zero_point tensor, which packs them along dim 0: int32
+// [packed_int32_cols(rows, bits), groups], column g being pack_int32_rows of
+// the rows' zero-points of group g. Throws Error as unpack_int32_rows.
+std::vector<int8_t> unpack_zero_points_dim0(const int32_t* packed, int64_t rows, int64_t groups, int bits);
+
 // Returns the number of int32 words per packed row: ceil(cols * bits / 32).
 int64_t packed_int32_cols(int64_t cols, int bits);
 
