@@ -82,8 +82,9 @@ namespace {
 //    index, overflows a long inside regex_compiler.tcc: undefined behaviour),
 //    and any backreference (targets never need one);
 //  * patterns whose backtracking explodes (".??????????*x" ran for minutes on
-//    one tensor name): more than 4 quantifiers, a quantifier on a group that
-//    holds a quantifier or an alternation, three quantifiers in a row.
+//    one tensor name; ".*+ayers.*" for 15 s): more than 4 quantifiers, a
+//    quantifier on a group that holds a quantifier or an alternation, a
+//    quantifier on a quantifier other than the lazy '?'.
 // Real targets ("re:.*mlp\\.(up|gate)_proj$", "re:model\\.layers\\.\\d+\\..*")
 // use one or two quantifiers. Patterns over 512 characters are refused too.
 void check_target_regex(const std::string& pattern, const std::string& where) {
@@ -102,6 +103,8 @@ void check_target_regex(const std::string& pattern, const std::string& where) {
     const bool quantifier = c == '*' || c == '+' || c == '?' || c == '{';
     if (quantifier) {
       if (++in_a_row > 2) refuse("has three quantifiers in a row");
+      // ".*+x": std::regex repeats the repetition (exponential; found by fuzz_config).
+      if (in_a_row == 2 && c != '?') refuse("has a quantifier on a quantifier (only a lazy '?' may follow one)");
       if (in_a_row == 1) {  // a second in a row is the lazy '?' (or an error std::regex reports)
         if (++quantifiers > 4) refuse("has more than 4 quantifiers (its matching could take exponential time)");
         if (last_closed_repeats) refuse("repeats a group that repeats (its matching could take exponential time)");

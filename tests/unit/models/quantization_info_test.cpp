@@ -56,6 +56,11 @@ TEST(QuantizationInfo, MalformedIsAnErrorNamingTheCheckpoint) {
             "supported)");
   EXPECT_EQ(error_of(config_with({{"targets", {"re:a{1,10000000}"}}, {"weights", kW4}})),
             "ckpt: config group group_0: targets: \"a{1,10000000}\" has a number of more than 6 digits");
+  // Found by fuzz_config: ".*+" made std::regex run 15 s on one tensor name.
+  EXPECT_EQ(error_of(config_with({{"targets", {"x"}}, {"weights", kW4}}, {"re:.*+ayers\\.0\\.num_attention_hea.*"})),
+            "ckpt: quantization_config ignore: \".*+ayers\\.0\\.num_attention_hea.*\" has a quantifier on a quantifier "
+            "(only a lazy '?' may follow one)");
+  EXPECT_EQ(error_of(config_with({{"targets", {"re:.*?mlp.*"}}, {"weights", kW4}})), "(no error)");  // lazy: fine
   EXPECT_EQ(error_of(config_with({{"targets", {"re:(a)\\1"}}, {"weights", kW4}})),
             "ckpt: config group group_0: targets: \"(a)\\1\" has a backreference (not supported)");
   EXPECT_EQ(error_of(config_with({{"targets", {"re:" + std::string(600, 'a')}}, {"weights", kW4}})),
