@@ -8,6 +8,16 @@
 namespace wquant {
 namespace {
 
+// Returns true if `pattern` names lm_head in a model whose lm_head is its
+// token embedding (tie_word_embeddings, no tensor of its own): excluding it
+// is what the user wants and already so, so --exclude lm_head warns nothing.
+bool excludes_tied_head(const CheckpointReader& ckpt, const std::string& pattern) {
+  const auto& config = ckpt.config();
+  const auto tied = config.find("tie_word_embeddings");
+  return glob_match(pattern, "lm_head") && tied != config.end() && tied->is_boolean() && tied->get<bool>() &&
+         !ckpt.has("lm_head.weight");
+}
+
 std::vector<std::string> split_tokens(const std::string& text) {
   std::vector<std::string> out;
   std::string cur;
@@ -194,7 +204,7 @@ Plan build_plan(const CheckpointReader& ckpt, const PlanOptions& options) {
   }
   // A pattern that selects nothing is almost always a typo: say so.
   for (size_t i = 0; i < options.exclude.size(); ++i)
-    if (!exclude_used[i])  // harmless (e.g. --exclude lm_head on a tied model): warn only
+    if (!exclude_used[i] && !excludes_tied_head(ckpt, options.exclude[i]))  // harmless: warn only
       plan.warnings.push_back(cat("--exclude ", options.exclude[i], ": matches no tensor in ", ckpt.path()));
   for (size_t i = 0; i < options.include.size(); ++i)
     if (!include_used[i]) fail("--include ", options.include[i], ": matches no tensor in ", ckpt.path());

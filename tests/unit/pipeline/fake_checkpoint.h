@@ -27,6 +27,7 @@ class FakeCheckpoint : public CheckpointReader {
   const std::string& path() const override { return path_; }
   const std::vector<TensorInfo>& tensors() const override { return tensors_; }
   const nlohmann::json& config() const override { return config_; }
+  nlohmann::json& mutable_config() { return config_; }
   std::optional<TensorView> view(const std::string&) const override { return std::nullopt; }
   std::vector<float> read_f32(const std::string& name) const override {
     fail("fake checkpoint has no data for ", name);

@@ -72,8 +72,7 @@ TEST(Plan, IncludeOrOverrideThatMatchesNothingIsAnError) {
   EXPECT_THROW(build_plan(ckpt, o2), Error);
 }
 
-// --exclude lm_head on a model with tied embeddings (no lm_head tensor) is
-// what the seeds' users type: harmless, so a warning, not an error.
+// An --exclude that matches nothing (a typo) is harmless: a warning, not an error.
 TEST(Plan, ExcludeThatMatchesNothingIsAWarning) {
   const auto ckpt = tiny_llama();
   PlanOptions o;
@@ -81,6 +80,20 @@ TEST(Plan, ExcludeThatMatchesNothingIsAWarning) {
   const Plan p = build_plan(ckpt, o);
   ASSERT_EQ(p.warnings.size(), 1u);
   EXPECT_EQ(p.warnings[0], "--exclude lm_haed: matches no tensor in fake");
+}
+
+// A tied model's lm_head is its token embedding, float by default: excluding
+// it is already so, and the seeds' exclude=["lm_head"] warns nothing.
+TEST(Plan, ExcludeLmHeadOfATiedModelIsSilent) {
+  FakeCheckpoint ckpt("llama", {{"model.embed_tokens.weight", {100, 64}},
+                                {"model.layers.0.mlp.up_proj.weight", {128, 64}}});
+  PlanOptions o;
+  o.exclude = {"lm_head"};
+  EXPECT_EQ(build_plan(ckpt, o).warnings.size(), 1u);  // not said to be tied: a warning
+  ckpt.mutable_config()["tie_word_embeddings"] = true;
+  EXPECT_TRUE(build_plan(ckpt, o).warnings.empty());
+  o.exclude = {"lm_haed"};
+  EXPECT_EQ(build_plan(ckpt, o).warnings.size(), 1u);
 }
 
 TEST(Plan, GroupLargerThanLayerIsAnError) {
