@@ -178,9 +178,13 @@ void bind_model(nb::module_& m) {
              CausalLM& lm = md.causal_lm("perplexity");
              CausalLM* ref = reference ? &reference->causal_lm("the reference of perplexity") : nullptr;
              const auto tokens = ids_from(ids);
-             nb::gil_scoped_release release;
-             return eval_dict(evaluate(lm, ref, tokens, EvalOptions{context, max_chunks},
-                                       [&](int64_t done, int64_t total) { report_progress(progress, done, total); }));
+             EvalResult r;
+             {
+               nb::gil_scoped_release release;
+               r = evaluate(lm, ref, tokens, EvalOptions{context, max_chunks},
+                            [&](int64_t done, int64_t total) { report_progress(progress, done, total); });
+             }
+             return eval_dict(r);
            },
            nb::arg("ids"), nb::arg("context"), nb::arg("max_chunks"), nb::arg("reference").none(),
            nb::arg("progress").none())
