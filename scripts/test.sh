@@ -14,8 +14,10 @@ export WQUANT_CACHE="${WQUANT_CACHE:-$HOME/.cache/wquant}"
 "$ROOT/scripts/setup_python.sh"
 echo "== C++ unit tests"
 (cd "$WQUANT_BUILD_DIR" && ctest --output-on-failure -j2)
+echo "== Python package: wheel, fresh virtual environment, quick start"
+"$ROOT/scripts/python_package.sh"
 echo "== Python oracle and integration tests"
 cd "$ROOT"
-HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$WQUANT_CACHE/venv/bin/python" -m pytest tests/python -q -p no:cacheprovider
+HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WQUANT_REQUIRE_PACKAGE=1 "$WQUANT_CACHE/venv/bin/python" -m pytest tests/python -q -p no:cacheprovider
 echo "== Parsers under AddressSanitizer and UBSan: unit tests, then each libFuzzer target (scripts/fuzz.sh --ci)"
 "$ROOT/scripts/fuzz.sh" --ci

@@ -11,6 +11,7 @@
 #include "wquant/calibrate/target_size.h"
 #include "wquant/core/error.h"
 #include "wquant/core/sha256.h"
+#include "wquant/io/html_chart.h"
 #include "wquant/pipeline/report_html.h"
 #include "wquant/tokenizer/tokenizer.h"
 #include "wquant/tokenizer/unicode.h"
@@ -50,13 +51,7 @@ void check_report_options(const QuantizeJob& job, const Plan& plan) {
     if (!job.report_layer.empty()) fail("--report-layer ", job.report_layer, " needs --report FILE.html");
     return;
   }
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path path(job.report_html);
-  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent, ec))
-    fail(job.report_html, ": cannot write the HTML report: directory ", parent.string(), " does not exist");
-  if (fs::is_directory(path, ec)) fail(job.report_html, ": cannot write the HTML report: it is a directory");
+  html::check_page_path(job.report_html);
   if (job.report_layer.empty()) return;
   for (const auto& t : plan.tensors)
     if (t.quantize && t.layer == job.report_layer) return;

@@ -1,6 +1,7 @@
 // wquant eval MODEL --text FILE [--reference FLOAT_MODEL] [--context N] [--chunks N]
 // Perplexity of MODEL on the text, and against the reference the mean KL
 // divergence, top-1 agreement and delta perplexity, with a progress bar.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -13,6 +14,8 @@
 #include "wquant/core/error.h"
 #include "wquant/io/checkpoint.h"
 #include "wquant/pipeline/quantize_model.h"
+#include "wquant/io/html_chart.h"
+#include "wquant/runtime/eval_report.h"
 #include "wquant/runtime/evaluate.h"
 
 namespace wquant::cli {
@@ -21,6 +24,7 @@ namespace {
 struct EvalArgs {
   std::string model, text, reference, tokenizer;
   int64_t context = 256, chunks = 0;
+  std::string report;  // --report FILE.html
   bool json = false;
 };
 
@@ -34,6 +38,7 @@ std::string read_text(const std::string& path) {
 }
 
 int run_eval(const EvalArgs& a) {
+  if (!a.report.empty()) html::check_page_path(a.report);
   const std::string text = read_text(a.text);
   const auto ckpt = open_checkpoint(a.model);
   auto tokenizer = open_tokenizer(a.model, a.tokenizer);
@@ -52,6 +57,8 @@ int run_eval(const EvalArgs& a) {
   });
   bar.finish();
   const double rss_mb = peak_rss_bytes() / 1e6;
+  if (!a.report.empty())
+    write_eval_report_html(r, {a.model, a.reference, a.text, int64_t(tokens.size()), a.context}, a.report);
   if (a.json) {
     nlohmann::json j = {{"model", a.model}, {"text", a.text}, {"text_tokens", tokens.size()},
                         {"context", a.context}, {"chunks", r.chunks},
@@ -65,6 +72,15 @@ int run_eval(const EvalArgs& a) {
       j["max_kl"] = r.max_kl;
       j["top1_agreement"] = r.top1_agreement;
     }
+    nlohmann::json windows = nlohmann::json::array();
+    for (const auto& c : r.per_chunk) {
+      nlohmann::json w = {{"perplexity", std::exp(c.nll)}};
+      if (r.has_reference)
+        w.update({{"reference_perplexity", std::exp(c.reference_nll)}, {"mean_kl", c.mean_kl},
+                  {"max_kl", c.max_kl}, {"top1_agreement", c.top1_agreement}});
+      windows.push_back(w);
+    }
+    j["windows"] = windows;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -99,7 +115,11 @@ Command add_eval_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer.json or .gguf to use");
   add_threads_option(cmd);
-  cmd->add_flag("--json", args->json, "print JSON");
+  cmd->add_flag("--json", args->json, "print JSON (with each window's figures)");
+  cmd->add_option("--report", args->report,
+                  "also write FILE.html: a self-contained page of charts (perplexity per window; with "
+                  "--reference, KL divergence and top-1 agreement per window)")
+      ->type_name("FILE.html");
   return [args]() { return run_eval(*args); };
 }
 

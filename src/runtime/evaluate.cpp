@@ -55,23 +55,33 @@ EvalResult evaluate(CausalLM& model, CausalLM* reference, const std::vector<int3
       reference->reset();
       reference->forward(chunk, ctx, ref_logits.data(), true);
     }
+    ChunkEval ce;
     for (int64_t t = 0; t + 1 < ctx; ++t) {  // position t predicts token t + 1
       const float* l = logits.data() + t * vocab;
       log_softmax(l, vocab, lp);
-      nll -= lp[size_t(chunk[t + 1])];
+      ce.nll -= lp[size_t(chunk[t + 1])];
       if (reference) {
         const float* rl = ref_logits.data() + t * vocab;
         log_softmax(rl, vocab, ref_lp);
-        ref_nll -= ref_lp[size_t(chunk[t + 1])];
+        ce.reference_nll -= ref_lp[size_t(chunk[t + 1])];
         double k = 0;
         for (int64_t v = 0; v < vocab; ++v)
           k += std::exp(ref_lp[size_t(v)]) * (ref_lp[size_t(v)] - lp[size_t(v)]);
-        kl += k;
-        r.max_kl = std::max(r.max_kl, k);
-        agree += argmax(l, vocab) == argmax(rl, vocab);
+        ce.mean_kl += k;
+        ce.max_kl = std::max(ce.max_kl, k);
+        ce.top1_agreement += argmax(l, vocab) == argmax(rl, vocab);
       }
       ++r.scored_tokens;
     }
+    // Totals from the chunk's sums, then the chunk's own means.
+    nll += ce.nll;
+    ref_nll += ce.reference_nll;
+    kl += ce.mean_kl;
+    agree += int64_t(ce.top1_agreement);
+    r.max_kl = std::max(r.max_kl, ce.max_kl);
+    const double scored = double(ctx - 1);
+    ce.nll /= scored, ce.reference_nll /= scored, ce.mean_kl /= scored, ce.top1_agreement /= scored;
+    r.per_chunk.push_back(ce);
     if (progress) progress(c + 1, chunks);
   }
   const double n = double(r.scored_tokens);

@@ -9,14 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "wquant/io/html_chart.h"  // html_escape
 #include "wquant/pipeline/quantize_model.h"
 
 namespace wquant {
 
-// Returns s with & < > " ' written as character references, so it is text
-// in HTML content and in quoted attribute values; control characters other
-// than tab and newline become U+FFFD.
-std::string html_escape(std::string_view s);
 
 // Returns the first integer in a layer name (model.layers.12.mlp.up_proj ->
 // 12), or -1 if it has no digit. Saturates at 10^15 (names come from files).

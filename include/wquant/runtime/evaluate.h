@@ -17,6 +17,12 @@ struct EvalOptions {
   int64_t max_chunks = 0;  // 0: every whole chunk of the text
 };
 
+// One chunk's measures (the same means as EvalResult's, over its tokens).
+struct ChunkEval {
+  double nll = 0, reference_nll = 0;
+  double mean_kl = 0, max_kl = 0, top1_agreement = 0;  // with a reference
+};
+
 struct EvalResult {
   int64_t chunks = 0;
   int64_t scored_tokens = 0;  // per chunk: every token but the first is predicted
@@ -28,6 +34,7 @@ struct EvalResult {
   double max_kl = 0;
   double top1_agreement = 0;  // fraction of scored tokens with the same argmax
   double seconds = 0;
+  std::vector<ChunkEval> per_chunk;  // chunk by chunk, in text order
 };
 
 // Called after each chunk: (done, total).

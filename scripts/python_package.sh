@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The Python package as a user gets it: builds the wheel (`pip wheel .`:
+# scikit-build-core, nanobind, the C++ library in Release) into
+# $WQUANT_BUILD_DIR/wheel, installs it into a fresh virtual environment
+# ($WQUANT_BUILD_DIR/wheel-venv, only the wheel and numpy) and runs the quick
+# start there (python/examples/quickstart.py) on the default model; then
+# installs the same wheel into the test references' environment
+# ($WQUANT_CACHE/venv), where tests/python/test_python_package.py uses it.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="${WQUANT_BUILD_DIR:-$ROOT/build}"
+CACHE="${WQUANT_CACHE:-$HOME/.cache/wquant}"
+REFS="$CACHE/venv"
+rm -rf "$BUILD/wheel"
+# The build directory is kept between runs, so a rebuild is incremental.
+"$REFS/bin/pip" wheel --quiet --no-deps -w "$BUILD/wheel" -C build-dir="$BUILD/wheel-build" "$ROOT"
+WHEEL="$(ls "$BUILD"/wheel/wquant-*.whl)"
+echo "built $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1))"
+python3 -m venv --clear "$BUILD/wheel-venv"
+"$BUILD/wheel-venv/bin/pip" install --quiet "$WHEEL"
+echo "== the quick start in a fresh virtual environment"
+(cd "$BUILD" && "$BUILD/wheel-venv/bin/python" "$ROOT/python/examples/quickstart.py" \
+   "$CACHE/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+"$BUILD/wheel-venv/bin/wquant" --version
+"$REFS/bin/pip" install --quiet --no-deps --force-reinstall "$WHEEL"
