@@ -15,6 +15,9 @@ and decode count:
   * llama.cpp     Q8_0 and Q4_0 (llama-quantize from an F32 GGUF that
                   convert_hf_to_gguf.py made from the f32 export), llama-bench
   * PyTorch       f32 and bf16 (transformers, CPU) and optimum-quanto qint8 weights
+  * wquant.torch  the same transformers model with its linear layers replaced by
+                  wquant.torch.quantize_linear_layers (W8, W4 g32; lm_head float),
+                  running wquant's kernels from PyTorch (the installed package)
 
 and prints, and writes to docs/PERFORMANCE_E2E.md, a table of prompt and
 decode tokens/s, peak RSS, weight bytes, the ratios the issue sets goals
@@ -84,7 +87,8 @@ LLAMA_TYPES = ["Q8_0", "Q4_0"]
 # A decode loop stops after this many seconds (optimum-quanto's CPU path can
 # run at under 1 token/s); its rate is then over the steps it did.
 TORCH_DECODE_BUDGET_S = 15
-TORCH_VARIANTS = ["f32", "bf16", "quanto-qint8-bf16", "quanto-qint8-f32"]
+TORCH_VARIANTS = ["f32", "bf16", "quanto-qint8-bf16", "quanto-qint8-f32", "wquant.torch-w8-bf16",
+                  "wquant.torch-w8-f32", "wquant.torch-w4-g32-bf16"]
 
 
 def log(*args):
@@ -300,6 +304,19 @@ def torch_worker(variant: str, model_dir: str, prompt_ids_json: str, n_decode: i
         dtype = torch.float32 if variant.endswith("f32") else torch.bfloat16
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).eval()
         weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+        if variant.startswith("wquant.torch"):
+            import wquant
+            import wquant.torch
+            scheme = variant.split("-")[1:-1]  # ["w8"] or ["w4", "g32"]
+            group = int(scheme[1][1:]) if len(scheme) > 1 else None
+            result["wquant_version"] = wquant.__version__
+            wquant.torch.quantize_linear_layers(model, bits=int(scheme[0][1:]), group_size=group,
+                                                exclude=["lm_head"])
+            seen, weight_bytes = set(), 0
+            for t in list(model.parameters()) + list(model.buffers()):
+                if t.data_ptr() not in seen:
+                    seen.add(t.data_ptr())
+                    weight_bytes += t.numel() * t.element_size()
         if variant.startswith("quanto"):
             from optimum.quanto import freeze, qint8, quantize
             from optimum.quanto import __version__ as quanto_version
@@ -322,6 +339,8 @@ def torch_worker(variant: str, model_dir: str, prompt_ids_json: str, n_decode: i
         with torch.inference_mode():
             for threads in [int(t) for t in threads_csv.split(",")]:
                 torch.set_num_threads(threads)
+                if variant.startswith("wquant.torch"):
+                    wquant.set_num_threads(threads)
                 model(ids[:, :8], use_cache=True)  # warm-up
                 pp, tg = [], []
                 for _ in range(reps):
@@ -484,9 +503,14 @@ def main():
             res = {"error": f"worker exited {p.returncode}: " + (p.stderr or "").strip()[-200:], "runs": []}
         if "quanto_version" in res:
             versions["optimum-quanto"] = res["quanto_version"]
-        label = variant.replace("quanto-", "quanto ")
-        system = "optimum-quanto" if variant.startswith("quanto") else "PyTorch"
-        fmt_name = label.replace("quanto ", "") if system == "optimum-quanto" else variant
+        if "wquant_version" in res:
+            versions["wquant (Python package)"] = res["wquant_version"]
+        if variant.startswith("wquant.torch"):
+            system, fmt_name = "wquant.torch", variant.removeprefix("wquant.torch-")
+        elif variant.startswith("quanto"):
+            system, fmt_name = "optimum-quanto", variant.removeprefix("quanto-")
+        else:
+            system, fmt_name = "PyTorch", variant
         if res.get("error") or not res["runs"]:
             rows.append({"system": system, "format": fmt_name, "threads": 2,
                          "error": res.get("error", "no result")})
@@ -596,6 +620,13 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
         ("wquant f32 / PyTorch f32", ("wquant", "f32"), ("PyTorch", "f32"), ""),
         ("wquant W8 / PyTorch bf16", ("wquant", "W8"), ("PyTorch", "bf16"), ""),
         ("wquant W8 / optimum-quanto qint8 (bf16)", ("wquant", "W8"), ("optimum-quanto", "qint8-bf16"), ""),
+        ("wquant.torch W8 / PyTorch bf16", ("wquant.torch", "w8-bf16"), ("PyTorch", "bf16"), ""),
+        ("wquant.torch W8 / optimum-quanto qint8 (bf16)", ("wquant.torch", "w8-bf16"),
+         ("optimum-quanto", "qint8-bf16"), ""),
+        ("wquant.torch W8 (f32) / optimum-quanto qint8 (f32)", ("wquant.torch", "w8-f32"),
+         ("optimum-quanto", "qint8-f32"), ""),
+        ("wquant.torch W4-g32 / PyTorch bf16", ("wquant.torch", "w4-g32-bf16"), ("PyTorch", "bf16"), ""),
+        ("wquant W8 / wquant.torch W8 (bf16)", ("wquant", "W8"), ("wquant.torch", "w8-bf16"), ""),
         ("wquant W8 / wquant bf16", ("wquant", "W8"), ("wquant", "bf16"), ""),
         ("wquant W4-g32 / wquant W8", ("wquant", "W4-g32"), ("wquant", "W8"), ""),
     ]
@@ -656,6 +687,10 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
                      + "; llama-quantize's default mix (tied token_embd may get another type)")
     lines.append("* optimum-quanto: `quantize(model, weights=qint8, exclude='lm_head'); freeze(model)` on "
                  "the bf16 or f32 model (activations stay in that dtype)")
+    lines.append("* wquant.torch: `wquant.torch.quantize_linear_layers(model, bits=8, exclude=['lm_head'])` "
+                 "(and bits=4, group_size=32) on the same transformers model: each nn.Linear becomes a module "
+                 "that holds the compressed-tensors buffers and runs wquant's kernels in forward; everything "
+                 "else (attention, norms, sampling loop) is PyTorch's")
     lines.append(f"* models cached in `{E2E}`")
     if notes:
         lines += ["", "## Notes", ""] + [f"* {n}" for n in notes]

@@ -13,6 +13,8 @@
 #include "wquant/io/checkpoint.h"
 #include "wquant/models/causal_lm.h"
 #include "wquant/models/encoder.h"
+#include "wquant/io/html_chart.h"
+#include "wquant/runtime/eval_report.h"
 #include "wquant/runtime/evaluate.h"
 #include "wquant/runtime/generate.h"
 #include "wquant/tokenizer/tokenizer.h"
@@ -174,20 +176,38 @@ void bind_model(nb::module_& m) {
            "Starts generating from prompt ids (templated and encoded). One generation per model at a time.")
       .def("evaluate",
            [](Model& md, const std::vector<int64_t>& ids, int64_t context, int64_t max_chunks, Model* reference,
-              nb::object progress) {
+              nb::object progress, const std::string& report) {
              CausalLM& lm = md.causal_lm("perplexity");
              CausalLM* ref = reference ? &reference->causal_lm("the reference of perplexity") : nullptr;
              const auto tokens = ids_from(ids);
+             if (!report.empty()) html::check_page_path(report);
              EvalResult r;
              {
                nb::gil_scoped_release release;
                r = evaluate(lm, ref, tokens, EvalOptions{context, max_chunks},
                             [&](int64_t done, int64_t total) { report_progress(progress, done, total); });
              }
-             return eval_dict(r);
+             if (!report.empty())
+               write_eval_report_html(r, {md.path, reference ? reference->path : "", "text from Python",
+                                          int64_t(tokens.size()), context}, report);
+             nb::dict d = eval_dict(r);
+             nb::list windows;
+             for (const auto& c : r.per_chunk) {
+               nb::dict w;
+               w["nll"] = c.nll;
+               if (r.has_reference) {
+                 w["reference_nll"] = c.reference_nll;
+                 w["mean_kl"] = c.mean_kl;
+                 w["max_kl"] = c.max_kl;
+                 w["top1_agreement"] = c.top1_agreement;
+               }
+               windows.append(w);
+             }
+             d["windows"] = windows;
+             return d;
            },
            nb::arg("ids"), nb::arg("context"), nb::arg("max_chunks"), nb::arg("reference").none(),
-           nb::arg("progress").none())
+           nb::arg("progress").none(), nb::arg("report") = "")
       .def("embed",
            [](Model& md, const std::vector<int64_t>& ids, bool pooled) {
              Encoder& enc = md.encoder_model();

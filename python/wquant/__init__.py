@@ -399,14 +399,18 @@ class Model:
         max_chunks: int = 0,
         reference: "Model | None" = None,
         progress: "Callable[[int, int], None] | None" = None,
+        report: "str | os.PathLike[str] | None" = None,
     ) -> dict:
         """Evaluates on ``text`` cut into chunks of ``context`` tokens, as
-        ``wquant eval`` does: perplexity, nll, chunks, scored_tokens; with a
-        ``reference`` model (the float original), also mean_kl, max_kl,
-        top1_agreement and reference_perplexity."""
+        ``wquant eval`` does: perplexity, nll, chunks, scored_tokens, and per
+        window (chunk) its figures in ``windows``; with a ``reference`` model
+        (the float original), also mean_kl, max_kl, top1_agreement and
+        reference_perplexity. report: also write ``wquant eval --report``'s
+        page of charts there. progress: callable(done, total) per chunk."""
         ids = self.tokenizer.encode(text, False)
         ref = None if reference is None else reference._native
-        return self._native.evaluate(ids, context, max_chunks, ref, progress)
+        return self._native.evaluate(ids, context, max_chunks, ref, progress,
+                                     "" if report is None else os.fspath(report))
 
     def embed(self, texts: "str | Sequence[str]", *, pooled: bool = True) -> np.ndarray:
         """Sentence embeddings of an encoder: mean-pooled and L2-normalised as

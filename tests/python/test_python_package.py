@@ -220,6 +220,9 @@ def test_generate_perplexity_and_tokenizer_match_the_cli(smollm2_gguf, wquant_bi
     ref = json.loads(run([wquant_bin, "eval", smollm2_gguf, "--text", sample, "--context", "128", "--chunks", "3",
                           "--json"]).stdout)
     assert got["perplexity"] == pytest.approx(ref["perplexity"], rel=1e-9) and got["chunks"] == 3
+    kl = lm.perplexity(sample.read_text(), context=128, max_chunks=2, reference=lm, report=tmp_path / "e.html")
+    assert kl["mean_kl"] < 1e-9 and kl["top1_agreement"] == 1 and len(kl["windows"]) == 2  # itself
+    assert "KL divergence per window" in (tmp_path / "e.html").read_text()
     from transformers import AutoTokenizer
     hf = AutoTokenizer.from_pretrained(smollm2_gguf.parent, gguf_file=smollm2_gguf.name)
     verse = "In the beginning God created the heaven and the earth. 3² ünïcödé"
