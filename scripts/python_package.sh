@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python package as a user gets it: builds the wheel (`pip wheel .`:
-# scikit-build-core, nanobind, the C++ library in Release) into
+# scikit-build-core, nanobind, the C++ library) into
 # $WQUANT_BUILD_DIR/wheel, installs it into a fresh virtual environment
 # ($WQUANT_BUILD_DIR/wheel-venv, only the wheel and numpy) and runs the quick
 # start there (python/examples/quickstart.py) on the default model; then
@@ -12,8 +12,14 @@ BUILD="${WQUANT_BUILD_DIR:-$ROOT/build}"
 CACHE="${WQUANT_CACHE:-$HOME/.cache/wquant}"
 REFS="$CACHE/venv"
 rm -rf "$BUILD/wheel"
-# The build directory is kept between runs, so a rebuild is incremental.
-"$REFS/bin/pip" wheel --quiet --no-deps -w "$BUILD/wheel" -C build-dir="$BUILD/wheel-build" "$ROOT"
+# Built in the main build directory, configured as scripts/build.sh does
+# (same build type, tests and benchmarks on) plus the extension module, so
+# the libraries already built are reused; scikit-build-core and nanobind come
+# from the references' environment (tests/python/requirements.txt), pinned as
+# in pyproject.toml. A user's `pip install .` builds in Release in isolation.
+CMAKE_GENERATOR="Unix Makefiles" "$REFS/bin/pip" wheel --quiet --no-deps --no-build-isolation -w "$BUILD/wheel" \
+  -C build-dir="$BUILD" -C cmake.build-type=RelWithDebInfo -C install.strip=true \
+  -C cmake.define.WQUANT_BUILD_TESTS=ON -C cmake.define.WQUANT_BUILD_BENCHMARKS=ON "$ROOT"
 WHEEL="$(ls "$BUILD"/wheel/wquant-*.whl)"
 echo "built $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1))"
 python3 -m venv --clear "$BUILD/wheel-venv"
