@@ -340,6 +340,11 @@ def torch_worker(variant: str, model_dir: str, prompt_ids_json: str, n_decode: i
             for threads in [int(t) for t in threads_csv.split(",")]:
                 torch.set_num_threads(threads)
                 if variant.startswith("wquant.torch"):
+                    # The linear layers on wquant's pool, the rest on one torch thread:
+                    # torch's OpenMP threads and wquant's both spinning on 2 cores halve
+                    # decode speed (measured: torch 2 + wquant 2 threads 17.4 tok/s,
+                    # torch 1 + wquant 2 31.8, torch 2 + wquant 1 23.1).
+                    torch.set_num_threads(1)
                     wquant.set_num_threads(threads)
                 model(ids[:, :8], use_cache=True)  # warm-up
                 pp, tg = [], []
@@ -690,7 +695,9 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
     lines.append("* wquant.torch: `wquant.torch.quantize_linear_layers(model, bits=8, exclude=['lm_head'])` "
                  "(and bits=4, group_size=32) on the same transformers model: each nn.Linear becomes a module "
                  "that holds the compressed-tensors buffers and runs wquant's kernels in forward; everything "
-                 "else (attention, norms, sampling loop) is PyTorch's")
+                 "else (attention, norms, sampling loop) is PyTorch's. Threads: the column is wquant's "
+                 "(`wquant.set_num_threads`), torch runs on 1 (`torch.set_num_threads(1)`): both pools "
+                 "spinning on the same 2 cores halve decode speed")
     lines.append(f"* models cached in `{E2E}`")
     if notes:
         lines += ["", "## Notes", ""] + [f"* {n}" for n in notes]

@@ -16,6 +16,7 @@ tokenizer = AutoTokenizer.from_pretrained(path, gguf_file=gguf)
 before = model.get_memory_footprint()
 
 wquant.torch.quantize_linear_layers(model, bits=8, exclude=["lm_head"])
+torch.set_num_threads(1)  # the linear layers run on wquant's threads: leave it the cores
 print(f"footprint: {before / 1e6:.1f} MB -> {model.get_memory_footprint() / 1e6:.1f} MB")
 
 pipe = pipeline("text-generation", model=model, tokenizer=tokenizer)

@@ -6,6 +6,7 @@
 #include <nanobind/stl/optional.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "common.h"
@@ -17,12 +18,16 @@
 namespace wquant::python {
 namespace {
 
-// The pool every LinearKernel runs on, rebuilt when the thread count changes.
-ThreadPool& kernel_pool() {
-  static std::unique_ptr<ThreadPool> pool;
+// The pool every LinearKernel runs on, rebuilt when the thread count
+// changes. Shared: a call still running on the old pool keeps it alive
+// (calls come from any Python thread, without the GIL).
+std::shared_ptr<ThreadPool> kernel_pool() {
+  static std::mutex mutex;
+  static std::shared_ptr<ThreadPool> pool;
   const size_t want = default_thread_count();
-  if (!pool || pool->num_threads() != want) pool = std::make_unique<ThreadPool>(want);
-  return *pool;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!pool || pool->num_threads() != want) pool = std::make_shared<ThreadPool>(want);
+  return pool;
 }
 
 class LinearKernel {
@@ -89,11 +94,11 @@ class LinearKernel {
     const float* bias = bias_.empty() ? nullptr : bias_.data();
     auto* out = static_cast<float*>(y.data());
     nb::gil_scoped_release release;
-    ThreadPool& pool = kernel_pool();
+    const std::shared_ptr<ThreadPool> pool = kernel_pool();
     if (n == 1)
-      matvec(w, x.data(), xd, bias, out, pool);
+      matvec(w, x.data(), xd, bias, out, *pool);
     else
-      matmul(w, x.data(), xd, n, bias, out, pool);
+      matmul(w, x.data(), xd, n, bias, out, *pool);
   }
 
  private:

@@ -12,6 +12,12 @@ holding the compressed-tensors tensors as buffers (``weight_packed``,
 state_dict is the checkpoint's. Forward runs wquant's kernels on CPU
 tensors (float32 / float16 / bfloat16 activations, no autograd), and a
 dequantizing torch path elsewhere (other devices, gradients).
+
+Threads: the kernels run on wquant's own pool (``wquant.set_num_threads``,
+default one per core). For decoding, give torch one thread
+(``torch.set_num_threads(1)``): torch's OpenMP threads and wquant's both
+spinning on the same cores halve the speed (SmolLM2 W8 on 2 cores: torch 1 +
+wquant 2 threads 31.8 tok/s, torch 2 + wquant 2 17.4).
 """
 from __future__ import annotations
 
