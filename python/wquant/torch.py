@@ -112,6 +112,12 @@ class QuantizedLinear(nn.Module):
         self._kernel = None
         return super()._load_from_state_dict(*args, **kwargs)
 
+    def __getstate__(self):  # copy.deepcopy, pickle, torch.save: the kernel is rebuilt on use
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        state = dict(state)
+        state["_kernel"] = None
+        return state
+
     def dequantized_weight(self) -> torch.Tensor:
         """The weight (q - zero_point) * scale, float32 [out, in], on the buffers' device."""
         q = _unpack_rows(self.weight_packed, self.in_features, self.bits).to(torch.float32)

@@ -306,6 +306,27 @@ def test_torch_layers_run_wquant_kernels_and_save_what_transformers_loads(arch, 
     assert np.abs(ours - decompressed.numpy()).max() < 1e-4 * decompressed.abs().max().item()
 
 
+def test_torch_layers_copy_pickle_and_reload(tmp_path):
+    """A replaced model survives deepcopy, torch.save / torch.load and
+    load_state_dict after it has run (the cached kernel is not state)."""
+    import copy
+    model = tiny_models.build("llama", tmp_path / "float")
+    wtorch.quantize_linear_layers(model, bits=4, group_size=32, symmetric=False)
+    ids = torch.tensor([[1, 5, 9, 77, 3]])
+    with torch.no_grad():
+        ref = model(ids).logits
+        twin = copy.deepcopy(model)
+        assert torch.equal(twin(ids).logits, ref)
+        torch.save(model, tmp_path / "m.pt")
+        assert torch.equal(torch.load(tmp_path / "m.pt", weights_only=False)(ids).logits, ref)
+        other = tiny_models.build("llama", tmp_path / "float2")
+        wtorch.quantize_linear_layers(other, bits=4, group_size=32, symmetric=False)
+        other.model.layers[0].mlp.up_proj.weight_scale.mul_(2)  # a different model, run once
+        other(ids)
+        other.load_state_dict(model.state_dict())  # copied in place: the kernels must follow
+        assert torch.equal(other(ids).logits, ref)
+
+
 def test_torch_asymmetric_layers_match_compressed_tensors(tmp_path):
     """transformers 5.23 refuses packed asymmetric zero-points on load
     (ct_reference.py): compressed-tensors' own decompressor checks the file."""
