@@ -22,6 +22,18 @@ using nlohmann::json;
 constexpr std::string_view kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
+// Returns s if it is exactly one character (one UTF-8 code point), as the
+// `char` fields of tokenizers' Metaspace and Strip; throws Error naming
+// `path` and `what` otherwise.
+std::string one_character(std::string s, const std::string& path, const char* what) {
+  size_t pos = 0;
+  const bool valid = !s.empty() && unicode::find_invalid_utf8(s) == std::string_view::npos;
+  if (valid) unicode::next_code_point(s, pos);
+  if (!valid || pos != s.size())
+    fail(path, ": ", what, " \"", printable(s.substr(0, 40)), "\" is not one character");
+  return s;
+}
+
 // Returns j[key] as T, or `fallback` when the key is missing or null.
 template <class T>
 T get_or(const json& j, const char* key, T fallback) {
@@ -186,7 +198,7 @@ void read_pre_tokenizer(const json& j, const std::string& path,
     step.individual_digits = get_or(j, "individual_digits", false);
   } else if (type == "Metaspace") {
     step.kind = PreTokenizerStep::Kind::Metaspace;
-    step.text = get_or(j, "replacement", std::string("\u2581"));
+    step.text = one_character(get_or(j, "replacement", std::string("\u2581")), path, "Metaspace pre-tokenizer replacement");
     step.prepend = read_prepend_scheme(j, path, "Metaspace pre-tokenizer");
     step.split = get_or(j, "split", true);
   } else if (type == "WhitespaceSplit") {
@@ -276,14 +288,12 @@ void read_decoder(const json& j, const std::string& path, std::vector<DecoderSte
     step.kind = DecoderStep::Kind::Fuse;
   } else if (type == "Strip") {
     step.kind = DecoderStep::Kind::Strip;
-    step.strip = j.at("content").get<std::string>();
-    if (step.strip.empty() || unicode::find_invalid_utf8(step.strip) != std::string_view::npos)
-      fail(path, ": Strip decoder content \"", printable(step.strip), "\" is not one character");
+    step.strip = one_character(j.at("content").get<std::string>(), path, "Strip decoder content");
     step.start = size_t(json_int(j.at("start"), 0, INT32_MAX, path + ": Strip decoder start"));
     step.stop = size_t(json_int(j.at("stop"), 0, INT32_MAX, path + ": Strip decoder stop"));
   } else if (type == "Metaspace") {
     step.kind = DecoderStep::Kind::Metaspace;
-    step.from = get_or(j, "replacement", std::string("\u2581"));
+    step.from = one_character(get_or(j, "replacement", std::string("\u2581")), path, "Metaspace decoder replacement");
     step.prepend = read_prepend_scheme(j, path, "Metaspace decoder");
   } else {
     fail(path, ": decoder \"", type,

@@ -120,6 +120,7 @@ class PipelineTokenizer final : public Tokenizer {
   std::string normalize(std::string_view text) const override {
     std::string out(text);
     for (const NormalizerStep& step : config_.normalizer) {
+      check_growth(text.size(), out.size(), "normalizer");
       switch (step.kind) {
         case NormalizerStep::Kind::Bert:
           out = bert_normalize(out, step.bert);
@@ -132,6 +133,7 @@ class PipelineTokenizer final : public Tokenizer {
           break;
       }
     }
+    check_growth(text.size(), out.size(), "normalizer");
     return out;
   }
 
@@ -151,6 +153,19 @@ class PipelineTokenizer final : public Tokenizer {
     return AddedTokenSplitter(std::move(chosen));
   }
 
+  // Refuses steps that multiply the text (a Replace whose content holds its
+  // pattern, chained): real normalizers and pre-tokenizers grow a text by a
+  // small factor (NFKC at most 18 code points for one, Metaspace's "\u2581"
+  // 3 bytes for a space); past 64x + 4 KiB the tokenizer is hostile, and
+  // running it would take time and memory without bound (found by
+  // fuzz_tokenizer_json: chained Metaspace replacements, 32 s on one text).
+  void check_growth(size_t in_bytes, size_t out_bytes, const char* stage) const {
+    const size_t limit = 64 * in_bytes + 4096;
+    if (out_bytes > limit)
+      fail(config_.source, ": the ", stage, " grows a text of ", in_bytes, " bytes past ", limit,
+           " bytes (64x + 4096): refusing a tokenizer whose steps multiply the text");
+  }
+
   // A piece, and whether it starts the input (Metaspace's "first" scheme).
   struct Piece {
     std::string text;
@@ -163,11 +178,17 @@ class PipelineTokenizer final : public Tokenizer {
     std::vector<Piece> pieces{{std::string(normalized), at_start}}, next;
     for (const PreTokenizerStep& step : config_.pre_tokenizer) {
       next.clear();
+      size_t bytes = 0;
       for (const Piece& piece : pieces) {
         if (!piece.text.empty()) run_step(step, piece, next);
+        bytes += piece.text.size();
+        check_growth(normalized.size(), bytes, "pre-tokenizer");
       }
       pieces.swap(next);
     }
+    size_t bytes = 0;
+    for (const Piece& p : pieces) bytes += p.text.size();
+    check_growth(normalized.size(), bytes, "pre-tokenizer");
     std::vector<std::string> out;
     for (Piece& p : pieces) {
       if (!p.text.empty()) out.push_back(std::move(p.text));

@@ -115,6 +115,30 @@ TEST_F(BadTokenizerJson, UnsupportedComponents) {
                    "the id of added token \"x\" is -1, expected an integer");
 }
 
+// Found by fuzz_tokenizer_json: Metaspace replacements holding spaces,
+// chained, multiplied the text at every step (32 s on one sentence).
+// tokenizers' replacement is one `char`; and whatever the steps, a text that
+// grows past 64x + 4096 bytes is refused rather than tokenized.
+TEST_F(BadTokenizerJson, StepsThatMultiplyTheTextAreRefused) {
+  expect_error_for(with_model(R"(, "pre_tokenizer": {"type": "Metaspace", "replacement": "- -"})"),
+                   "Metaspace pre-tokenizer replacement \"- -\" is not one character");
+  expect_error_for(with_model(R"(, "decoder": {"type": "Metaspace", "replacement": ""})"),
+                   "Metaspace decoder replacement \"\" is not one character");
+  std::string steps;
+  for (int i = 0; i < 4; ++i)
+    steps += std::string(i ? "," : "") + R"({"type": "Replace", "pattern": {"String": " "}, "content": "          "})";
+  const auto tok = load_tokenizer_json(
+      write("tokenizer.json", with_model(R"(, "normalizer": {"type": "Sequence", "normalizers": [)" + steps + "]}")));
+  EXPECT_EQ(tok->encode("a").size(), 1u);  // no space, no growth
+  try {
+    tok->encode("a a a a a a a a a a a a a a a a");  // 15 spaces -> 150 000 after 4 steps
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the normalizer grows a text of 31 bytes past 6080 bytes"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(BadTokenizerJson, MinimalFileLoads) {
   // Everything but the model is optional.
   const auto tok = load_tokenizer_json(write("tokenizer.json", with_model("")));
