@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -35,8 +36,10 @@ std::string one_character(std::string s, const std::string& path, const char* wh
 }
 
 // Returns j[key] as T, or `fallback` when the key is missing or null.
+// Integers go through json_int_or (range-checked) instead.
 template <class T>
 T get_or(const json& j, const char* key, T fallback) {
+  static_assert(!std::is_integral_v<T> || std::is_same_v<T, bool>, "use json_int_or");
   auto it = j.find(key);
   return it == j.end() || it->is_null() ? fallback : it->get<T>();
 }
@@ -128,7 +131,9 @@ TokenizerModel read_model(const json& root, const std::string& path) {
   if (type == "WordPiece") {
     return WordPieceModel(read_vocab(m, path), get_or(m, "unk_token", std::string("[UNK]")),
                           get_or(m, "continuing_subword_prefix", std::string("##")),
-                          get_or(m, "max_input_chars_per_word", size_t(100)), path);
+                          size_t(json_int_or(m, "max_input_chars_per_word", 100, 0, INT32_MAX,
+                                             path + ": WordPiece model")),
+                          path);
   }
   fail(path, ": model type \"", type, "\" is not supported (BPE, WordPiece, Unigram)");
 }

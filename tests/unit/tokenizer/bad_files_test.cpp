@@ -64,6 +64,11 @@ TEST_F(BadTokenizerJson, Models) {
   expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": 4294967333}}})",
                    "the id of vocab token \"a\" is 4294967333, expected an integer");
   expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": 1.5}}})", "is 1.5, expected an integer");
+  // And so is every other integer (fuzzing again: max_input_chars_per_word
+  // 6.7e114 converted double to size_t, undefined behaviour).
+  expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0},
+                                 "max_input_chars_per_word": 6.7e114}})",
+                   "WordPiece model 'max_input_chars_per_word' is 6.7e+114, expected an integer");
   expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})",
                    "unk_token \"[UNK]\" is not in the vocabulary");
   expect_error_for(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": -3}}})",
