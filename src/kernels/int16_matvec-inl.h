@@ -79,17 +79,17 @@ constexpr int64_t kSumChunks = 128;
 // are NaN, as in f32.
 constexpr float kTinyActivation = 1e-30f;
 
-// Rounds x [in] to 16-bit integers (above) and writes them in packed order
-// with Chunk16Bytes() lanes (packed_decode-inl.h: field f of lane i of chunk
-// j is column (j * N + i) * V + f) to x16 [chunks * Chunk16Cols], 0 past
-// column in; natural [chunks * Chunk16Cols] is scratch. Returns sigma.
-template <int kBits>
-inline float QuantizeActivations16(const float* x, int64_t in, int64_t chunks, int16_t* x16,
-                                   int16_t* natural) {
-  constexpr int64_t V = 8 / kBits;
+// Rounds x [in] to 16-bit integers (above) in column order, to out [in],
+// and returns sigma. With byte_split, every integer is at most 32639, so
+// that it splits into two signed bytes (vnni_matvec-inl.h): where the
+// largest |x| would round past that (max |x| / sigma >= 32639.5, a token
+// whose largest value lies within 0.4% below a power of two) sigma doubles,
+// which keeps |x - x16 sigma| <= 2^(k - 15) (linear.h's bound) instead of
+// half that.
+inline float RoundActivations16(const float* x, int64_t in, int16_t* out, bool byte_split) {
   const DF df;
   const hn::Rebind<int16_t, DF> d16h;  // int16 lanes, as many as f32 lanes
-  const int64_t NF = int64_t(hn::Lanes(df)), N = Chunk16Bytes(), cols = chunks * N * V;
+  const int64_t NF = int64_t(hn::Lanes(df));
   // Largest |x|; x * 0 is 0 unless x is inf or NaN.
   auto vmax = hn::Zero(df), vnan = vmax;
   int64_t c = 0;
@@ -107,10 +107,9 @@ inline float QuantizeActivations16(const float* x, int64_t in, int64_t chunks, i
   const bool zero = !finite || m < kTinyActivation;
   int k = 0;
   std::frexp(m, &k);
+  if (byte_split && !zero && std::ldexp(m, 15 - k) >= 32639.5f) ++k;  // exact: a power of two
   const float inv = zero ? 0.0f : std::ldexp(1.0f, 15 - k);  // 1 / sigma, exact
-  // Rounded, in column order (saturating: only a value that rounds up to
-  // 32768 is clamped, by one unit).
-  int16_t* out = V == 1 ? x16 : natural;
+  // Saturating: only a value that rounds up to 32768 is clamped, by one unit.
   const VF vinv = hn::Set(df, inv);
   for (c = 0; c + NF <= in; c += NF) {
     hn::StoreU(hn::DemoteTo(d16h, hn::NearestInt(hn::Mul(hn::LoadU(df, x + c), vinv))), d16h,
@@ -119,6 +118,21 @@ inline float QuantizeActivations16(const float* x, int64_t in, int64_t chunks, i
   for (; c < in; ++c) {
     out[c] = int16_t(std::clamp(std::nearbyint(x[c] * inv), -32768.0f, 32767.0f));
   }
+  return !finite ? std::numeric_limits<float>::quiet_NaN() : zero ? 0.0f : std::ldexp(1.0f, k - 15);
+}
+
+// Rounds x [in] to 16-bit integers (RoundActivations16) and writes them in
+// packed order with Chunk16Bytes() lanes (packed_decode-inl.h: field f of
+// lane i of chunk j is column (j * N + i) * V + f) to x16 [chunks *
+// Chunk16Cols], 0 past column in; natural [chunks * Chunk16Cols] is
+// scratch. Returns sigma.
+template <int kBits>
+inline float QuantizeActivations16(const float* x, int64_t in, int64_t chunks, int16_t* x16,
+                                   int16_t* natural) {
+  constexpr int64_t V = 8 / kBits;
+  const int64_t N = Chunk16Bytes(), cols = chunks * N * V;
+  int16_t* out = V == 1 ? x16 : natural;
+  const float sigma = RoundActivations16(x, in, out, false);
   std::fill(out + in, out + cols, int16_t(0));
   if constexpr (V > 1) {
     for (int64_t j = 0; j < chunks; ++j) {
@@ -127,7 +141,7 @@ inline float QuantizeActivations16(const float* x, int64_t in, int64_t chunks, i
       }
     }
   }
-  return !finite ? std::numeric_limits<float>::quiet_NaN() : zero ? 0.0f : std::ldexp(1.0f, k - 15);
+  return sigma;
 }
 
 // Returns chunk j of a packed row (row_bytes bytes, any alignment) as one

@@ -16,6 +16,7 @@
 #include "int16_matvec-inl.h"
 #include "packed_decode-inl.h"
 #include "quantized_matvec-inl.h"
+#include "vnni_matvec-inl.h"
 
 #ifndef WQUANT_SRC_KERNELS_LINEAR_SIMD_ONCE_
 #define WQUANT_SRC_KERNELS_LINEAR_SIMD_ONCE_
@@ -199,7 +200,7 @@ class RowScales {
       : w_(w), correct_(correct), offset_(offset),
         per_tensor_(w.granularity == Granularity::PerTensor), n_groups_(w.n_groups()),
         stride_(per_tensor_ ? 0 : n_groups_),
-        scales_(size_t((per_tensor_ ? 1 : kRows) * n_groups_)),
+        scales_(size_t((per_tensor_ ? 1 : kRows) * n_groups_ + kPad)),
         coef_(correct ? scales_.size() : 0) {}
 
   // Makes rows [r0, r0 + rows) available; r0 ascends, `end` is the chunk's end.
@@ -214,14 +215,15 @@ class RowScales {
                        offset_, count, coef_.data());
     }
   }
-  // Row r's scales / coefficients, n_groups of each (r covered).
+  // Row r's scales / coefficients, n_groups of each (r covered), readable
+  // kPad floats past the last row's (vnni_matvec-inl.h loads 16 at a time).
   const float* scales(int64_t r) const { return scales_.data() + (r - from_) * stride_; }
   const float* coef(int64_t r) const { return coef_.data() + (r - from_) * stride_; }
   // Distance between consecutive rows' scales: n_groups, 0 per tensor.
   int64_t stride() const { return stride_; }
 
  private:
-  static constexpr int64_t kRows = 64;
+  static constexpr int64_t kRows = 64, kPad = 16;
   const QuantizedMatrixView& w_;
   const bool correct_;
   const float offset_;
@@ -366,6 +368,55 @@ void MatvecPacked16(const QuantizedMatrixView& w, const float* x, int64_t n_toke
   }, std::max<int64_t>(4, min_rows_per_thread(in, n_tokens)));
 }
 
+#if HWY_TARGET == HWY_AVX3_DL
+// Matrix-vector with 16-bit activations split into bytes (vnni_matvec-inl.h),
+// for weights VnniGroupBytes takes: rows 4 at a time as MatvecPacked16. The
+// codes are u = q + 2^(b-1) at every width (8 bits: the stored byte), and
+// the offset / zero-point correction uses each group's sum of the rounded
+// activations.
+template <int kBits>
+void MatvecVnni(const QuantizedMatrixView& w, int64_t group_bytes, const float* x,
+                int64_t n_tokens, const float* bias, float* y, ThreadPool& pool) {
+  const int64_t out = w.rows, in = w.cols, n_groups = w.n_groups(), row_bytes = w.row_words() * 4;
+  const VnniGroups G(row_bytes, group_bytes, n_groups);
+  const int64_t K = G.chunks * VnniChunkCols<kBits>(), group = w.group_cols();
+  const float offset = float(1 << (kBits - 1));
+  auto hi = hwy::AllocateAligned<int8_t>(size_t(n_tokens * K));
+  auto lo = hwy::AllocateAligned<int8_t>(size_t(n_tokens * K));
+  std::vector<int16_t> x16(static_cast<size_t>(in));
+  std::vector<float> sigma(static_cast<size_t>(n_tokens));
+  std::vector<float> group_sums(size_t(n_tokens * n_groups));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    sigma[size_t(t)] = RoundActivations16(x + t * in, in, x16.data(), true);
+    SplitActivations<kBits>(x16.data(), in, G.chunks, hi.get() + t * K, lo.get() + t * K);
+    for (int64_t g = 0; g < n_groups; ++g) {
+      int64_t sum = 0;
+      for (int64_t c = g * group; c < std::min(in, (g + 1) * group); ++c) sum += x16[size_t(c)];
+      group_sums[size_t(t * n_groups + g)] = float(sum);
+    }
+  }
+  const uint8_t* packed = static_cast<const uint8_t*>(w.packed);
+  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+    RowScales rs(w, true, offset);
+    for (int64_t r0 = begin; r0 < end; r0 += 4) {
+      const int64_t rows = std::min<int64_t>(4, end - r0);
+      rs.cover(r0, rows, end);
+      const uint8_t* row = packed + r0 * row_bytes;
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        float sums[4];
+        WithRowCount(rows, [&](auto k) HWY_ATTR {
+          DotRowsVnni<kBits, decltype(k)::value>(row, row_bytes, G, hi.get() + t * K,
+                                                 lo.get() + t * K, rs.scales(r0), n_groups,
+                                                 rs.stride(), sums);
+        });
+        FinishRows(sums, r0, rows, rs, group_sums.data() + t * n_groups, n_groups,
+                   sigma[size_t(t)], bias, y + t * out);
+      }
+    }
+  }, std::max<int64_t>(4, min_rows_per_thread(in, n_tokens)));
+}
+#endif  // HWY_TARGET == HWY_AVX3_DL
+
 // Matrix-matrix for packed weights: tiles dequantized into f32, reused by all tokens.
 template <int kBits>
 void GemmPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
@@ -392,6 +443,11 @@ template <int kBits>
 void MatMulPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
                   const float* bias, float* y, ThreadPool& pool) {
   if (n_tokens >= kGemmMinTokens) return GemmPacked<kBits>(w, x, n_tokens, bias, y, pool);
+#if HWY_TARGET == HWY_AVX3_DL
+  if (const int64_t group_bytes = VnniGroupBytes<kBits>(w); group_bytes > 0) {
+    return MatvecVnni<kBits>(w, group_bytes, x, n_tokens, bias, y, pool);
+  }
+#endif
   if (Int16Eligible<kBits>(w.n_groups(), w.group_cols())) {
     return MatvecPacked16<kBits>(w, x, n_tokens, bias, y, pool);
   }

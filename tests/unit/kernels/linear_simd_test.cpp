@@ -393,6 +393,61 @@ TEST(SimdKernels, Int16ActivationsZeroAndNonFinite) {
   }
 }
 
+// Long rows: the matrix-vector kernels sum a bounded number of chunks in
+// int32 before converting (int16_matvec-inl.h's kSumChunks, vnni_matvec-inl.h's
+// kVnniPieceChunks of 64 bytes); 4100 8-bit columns per channel are 65 such
+// chunks, so a row's sum is three pieces, the last one short.
+TEST(SimdKernels, LongRowsMatchTheReference) {
+  for (auto [bits, granularity, group] : {std::tuple{8, Granularity::PerChannel, int64_t(0)},
+                                          {4, Granularity::PerChannel, int64_t(0)},
+                                          {2, Granularity::PerTensor, int64_t(0)},
+                                          {8, Granularity::PerGroup, int64_t(2560)}}) {
+    const int64_t out = 9, in = 4100;
+    const QuantizedTensor qt = quantize(random_floats(size_t(out * in), 0.2f, 0.05f, 31).data(),
+                                        out, in, test::make_scheme(bits, granularity, false, group));
+    const PackedQuantizedMatrix packed(qt);
+    const std::vector<float> bias = random_floats(size_t(out), 0.0f, 1.0f, 32);
+    const std::vector<float> x = random_floats(size_t(in), 0.5f, 1.0f, 33);
+    std::vector<float> ref(static_cast<size_t>(out)), y(ref.size());
+    matvec_ref(packed.view(), x.data(), DType::F32, bias.data(), ref.data());
+    const std::vector<double> bound = test::bounds(qt, x, 1, bias);
+    for (const std::string& target : available_simd_targets()) {
+      SCOPED_TRACE(testing::Message() << qt.scheme.describe() << " " << target);
+      ScopedSimdTarget forced(target);
+      matvec(packed.view(), x.data(), DType::F32, bias.data(), y.data(), pool());
+      EXPECT_TRUE(all_near(y, ref, bound));
+    }
+  }
+}
+
+// The byte-split activations (vnni_matvec-inl.h) need every rounded value
+// <= 32639: a token whose largest value lies just below a power of two
+// (0.99999 rounds to 32767 at sigma = 2^-15) gets a twice coarser sigma,
+// still within the bound; without it the high byte would wrap to -128 and
+// the output be off by about 2^16 sigma times the weight.
+TEST(SimdKernels, ActivationsJustBelowAPowerOfTwo) {
+  for (int bits : {8, 4, 2}) {
+    const int64_t out = 5, in = 256;
+    const QuantizedTensor qt = quantize(random_floats(size_t(out * in), 0.1f, 0.05f, 41).data(),
+                                        out, in,
+                                        test::make_scheme(bits, Granularity::PerGroup, false, 64));
+    const PackedQuantizedMatrix packed(qt);
+    std::vector<float> x = random_floats(size_t(in), 0.0f, 0.2f, 42);  // all |x| < 0.9
+    x[7] = 0.99999f;
+    x[100] = -0.99999f;
+    x[200] = 0.9962f;  // rounds to 32644 at 2^-15: also past 32639
+    std::vector<float> ref(static_cast<size_t>(out)), y(ref.size());
+    matvec_ref(packed.view(), x.data(), DType::F32, nullptr, ref.data());
+    const std::vector<double> bound = test::bounds(qt, x, 1, std::vector<float>(size_t(out)));
+    for (const std::string& target : available_simd_targets()) {
+      SCOPED_TRACE(testing::Message() << "w" << bits << " " << target);
+      ScopedSimdTarget forced(target);
+      matvec(packed.view(), x.data(), DType::F32, nullptr, y.data(), pool());
+      EXPECT_TRUE(all_near(y, ref, bound));
+    }
+  }
+}
+
 TEST(SimdKernels, ReferencePathForThreeBitsOnly) {
   EXPECT_FALSE(has_simd_kernel(Fixture(3, 40, 3, 32).packed.view()));
   EXPECT_TRUE(has_simd_kernel(Fixture(3, 40, 4, 12).packed.view()));  // groups not whole chunks
