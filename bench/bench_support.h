@@ -222,7 +222,7 @@ inline double error_over_bound(const WeightMatrix& w, const float* x, int64_t n_
   double worst = 0;
   for (int64_t r = 0; r < out; ++r) {
     if (const auto* q = std::get_if<QuantizedMatrixView>(&w)) {
-      const double o = q->bits < 8 ? double(1 << q->bits) : 0.0;
+      const double o = double(1 << q->bits);  // 8 bits too (the AVX3_DL kernel)
       for (int64_t c = 0; c < in; ++c) {
         const int64_t i = q->scale_index(r, c / q->group_cols());
         const double zp = q->zero_points ? std::fabs(double(q->zero_points[i])) : 0.0;

@@ -29,8 +29,14 @@
 //      unsigned codes u = q + 2^(b-1) (cheaper to decode, and decoding
 //      bounds 4-bit speed) and take off sum_g s_g (2^(b-1) + zp_g) (sum of
 //      x over g); 8-bit decodes q exactly and takes off the zero-points the
-//      same way. With 16-bit activations a token holding inf or NaN gives
-//      NaN outputs.
+//      same way. On CPUs with AVX-512 VNNI (the AVX3_DL target) the 16-bit
+//      activations are split into two signed bytes and meet the codes in
+//      byte dot products (vpdpbusd; src/kernels/vnni_matvec-inl.h), the same
+//      integer sums, for 2, 4 and 8 bits with groups of whole 64-byte chunks
+//      or of 4-32 bytes (so 32-column 4-bit groups too); a token whose
+//      largest value rounds past 32639 is rounded at 2 sigma there (error
+//      at most sigma, as the bound below allows). With 16-bit activations a token
+//      holding inf or NaN gives NaN outputs.
 //    - 4 tokens or more (prompt): a tiled GEMM; tiles of 48 rows x 256
 //      columns are dequantized to f32 exactly as the reference does, then
 //      reused by every token (src/kernels/gemm-inl.h). Never a whole
@@ -40,9 +46,9 @@
 //    matrix-vector kernel: the tests' bound is
 //      (in + 32) * 2^-24 * sum_c |s| (|q| + |zp| + o_b) |x_c|
 //        + sum_c |s| |q - zp| sigma,
-//    o_b = 2^b below 8 bits (the offset terms of the matrix-vector kernel:
-//    |u| <= |q| + 2^(b-1) and |2^(b-1) + zp| <= 2^(b-1) + |zp|), 0 for 8 bits
-//    and float weights; sigma (above) is 0 where activations stay f32. Rows
+//    o_b = 2^b for quantized weights (the offset terms of the matrix-vector
+//    kernels: |u| <= |q| + 2^(b-1) and |2^(b-1) + zp| <= 2^(b-1) + |zp|; 8
+//    bits sum u = q + 128 on the AVX3_DL kernel), 0 for float weights; sigma (above) is 0 where activations stay f32. Rows
 //    are split over the pool's threads, and each token's outputs are
 //    computed on their own: results depend neither on the thread count nor
 //    on the other tokens of the call (but a token through matvec and through

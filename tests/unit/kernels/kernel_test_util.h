@@ -55,8 +55,9 @@ inline Activations make_activations(const std::vector<float>& x, DType dtype) {
 // terms for b-bit weights (linear.h): below 8 bits it sums the unsigned codes
 // u = q + 2^(b-1) and takes off (2^(b-1) + zp) s (sum of x), terms up to
 // |s| (|q| + 2^(b-1)) |x| and |s| (2^(b-1) + |zp|) |x|: 2^b more than
-// |s| (|q| + |zp|) |x| together. 8-bit decodes q itself: 0.
-inline int code_offset_magnitude(int bits) { return bits < 8 ? 1 << bits : 0; }
+// |s| (|q| + |zp|) |x| together. 8 bits too: the int16 kernel decodes q
+// itself, but the AVX3_DL one (vnni_matvec-inl.h) sums u = q + 128.
+inline int code_offset_magnitude(int bits) { return 1 << bits; }
 
 // Returns, per output (t, r) of y [n_tokens, out], the magnitude
 //   M = |bias_r| + sum_c |scale| (|q_c| + |zero_point| + code_offset_magnitude) |x_t,c|
