@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: installs what is missing,
-# builds, fetches the real models, then runs the C++ unit tests (ctest) and
+# builds, fetches the real models, then runs the C++ unit tests (ctest), the
+# kernel tests cross-compiled for aarch64 under qemu (scripts/test_arm.sh), and
 # the oracle / integration tests against transformers, compressed-tensors,
 # gguf and safetensors (pytest).
 set -euo pipefail
@@ -14,6 +15,8 @@ export WQUANT_CACHE="${WQUANT_CACHE:-$HOME/.cache/wquant}"
 "$ROOT/scripts/setup_python.sh"
 echo "== C++ unit tests"
 (cd "$WQUANT_BUILD_DIR" && ctest --output-on-failure -j2)
+echo "== SIMD kernels on aarch64: cross-compiled, run under qemu (NEON, SVE, SVE2)"
+WQUANT_ARM_BUILD="${WQUANT_ARM_BUILD:-$WQUANT_BUILD_DIR-arm}" "$ROOT/scripts/test_arm.sh"
 echo "== Python package: wheel, fresh virtual environment, quick start"
 "$ROOT/scripts/python_package.sh"
 echo "== Python oracle and integration tests"

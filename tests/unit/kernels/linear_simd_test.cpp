@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -50,6 +51,9 @@ ThreadPool& pool() {
 TEST(SimdTarget, EveryAvailableTargetCanBeForced) {
   const std::vector<std::string> targets = available_simd_targets();
   ASSERT_FALSE(targets.empty());
+  std::string names;  // printed: which kernels this run tests (scripts/test_arm.sh)
+  for (const std::string& name : targets) names += " " + name;
+  std::printf("SIMD targets tested:%s\n", names.c_str());
   for (const std::string& name : targets) {
     ScopedSimdTarget forced(name);
     EXPECT_EQ(active_simd_target(), name);
