@@ -319,6 +319,35 @@ void MatvecPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens
   }, std::max<int64_t>(4, min_rows_per_thread(in, n_tokens)));
 }
 
+// The row loop of the integer matrix-vector kernels: rows 4 at a time over
+// the pool; for each block and token, dot(row, r0, t, rs, k, sums) writes
+// the sums of the block's k rows (k a std::integral_constant, row = the
+// block's first packed row, rs its scales), and FinishRows takes off the
+// offset / zero-point correction (group_sums [n_tokens, n_groups] when
+// `correct`) and scales token t's outputs by sigma[t].
+template <class Dot>
+void IntegerMatvecRows(const QuantizedMatrixView& w, int64_t n_tokens, bool correct,
+                       float offset, const std::vector<float>& group_sums,
+                       const std::vector<float>& sigma, const float* bias, float* y,
+                       ThreadPool& pool, const Dot& dot) {
+  const int64_t out = w.rows, n_groups = w.n_groups(), row_bytes = w.row_words() * 4;
+  const uint8_t* packed = static_cast<const uint8_t*>(w.packed);
+  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+    RowScales rs(w, correct, offset);
+    for (int64_t r0 = begin; r0 < end; r0 += 4) {
+      const int64_t rows = std::min<int64_t>(4, end - r0);
+      rs.cover(r0, rows, end);
+      const uint8_t* row = packed + r0 * row_bytes;
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        float sums[4];
+        WithRowCount(rows, [&](auto k) HWY_ATTR { dot(row, r0, t, rs, k, sums); });
+        FinishRows(sums, r0, rows, rs, correct ? group_sums.data() + t * n_groups : nullptr,
+                   n_groups, sigma[size_t(t)], bias, y + t * out);
+      }
+    }
+  }, std::max<int64_t>(4, min_rows_per_thread(w.cols, n_tokens)));
+}
+
 // Matrix-vector with 16-bit integer activations (int16_matvec-inl.h), for
 // weights whose groups are whole chunks: each token is rounded once per
 // call, rows 4 at a time as MatvecPacked. The offset / zero-point
@@ -326,7 +355,7 @@ void MatvecPacked(const QuantizedMatrixView& w, const float* x, int64_t n_tokens
 template <int kBits>
 void MatvecPacked16(const QuantizedMatrixView& w, const float* x, int64_t n_tokens,
                     const float* bias, float* y, ThreadPool& pool) {
-  const int64_t out = w.rows, in = w.cols, n_groups = w.n_groups();
+  const int64_t in = w.cols, n_groups = w.n_groups();
   const int64_t row_bytes = w.row_words() * 4, N = Chunk16Bytes();
   const int64_t chunks = (row_bytes + N - 1) / N, K = chunks * Chunk16Cols<kBits>();
   const int64_t group_chunks = n_groups == 1 ? chunks : w.group_cols() / Chunk16Cols<kBits>();
@@ -347,25 +376,13 @@ void MatvecPacked16(const QuantizedMatrixView& w, const float* x, int64_t n_toke
       group_sums[size_t(t * n_groups + g)] = float(sum);
     }
   }
-  const uint8_t* packed = static_cast<const uint8_t*>(w.packed);
-  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
-    RowScales rs(w, correct, offset);
-    for (int64_t r0 = begin; r0 < end; r0 += 4) {
-      const int64_t rows = std::min<int64_t>(4, end - r0);
-      rs.cover(r0, rows, end);
-      const uint8_t* row = packed + r0 * row_bytes;
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        float sums[4];
-        WithRowCount(rows, [&](auto k) HWY_ATTR {
-          DotPackedRows16<kBits, decltype(k)::value>(row, row_bytes, chunks, x16.get() + t * K,
-                                                     group_chunks, rs.scales(r0), n_groups,
-                                                     rs.stride(), sums);
-        });
-        FinishRows(sums, r0, rows, rs, correct ? group_sums.data() + t * n_groups : nullptr,
-                   n_groups, sigma[size_t(t)], bias, y + t * out);
-      }
-    }
-  }, std::max<int64_t>(4, min_rows_per_thread(in, n_tokens)));
+  IntegerMatvecRows(w, n_tokens, correct, offset, group_sums, sigma, bias, y, pool,
+                    [&](const uint8_t* row, int64_t r0, int64_t t, const RowScales& rs, auto k,
+                        float* sums) HWY_ATTR {
+    DotPackedRows16<kBits, decltype(k)::value>(row, row_bytes, chunks, x16.get() + t * K,
+                                               group_chunks, rs.scales(r0), n_groups,
+                                               rs.stride(), sums);
+  });
 }
 
 #if HWY_TARGET == HWY_AVX3_DL
@@ -377,7 +394,7 @@ void MatvecPacked16(const QuantizedMatrixView& w, const float* x, int64_t n_toke
 template <int kBits>
 void MatvecVnni(const QuantizedMatrixView& w, int64_t group_bytes, const float* x,
                 int64_t n_tokens, const float* bias, float* y, ThreadPool& pool) {
-  const int64_t out = w.rows, in = w.cols, n_groups = w.n_groups(), row_bytes = w.row_words() * 4;
+  const int64_t in = w.cols, n_groups = w.n_groups(), row_bytes = w.row_words() * 4;
   const VnniGroups G(row_bytes, group_bytes, n_groups);
   const int64_t K = G.chunks * VnniChunkCols<kBits>(), group = w.group_cols();
   const float offset = float(1 << (kBits - 1));
@@ -395,25 +412,12 @@ void MatvecVnni(const QuantizedMatrixView& w, int64_t group_bytes, const float* 
       group_sums[size_t(t * n_groups + g)] = float(sum);
     }
   }
-  const uint8_t* packed = static_cast<const uint8_t*>(w.packed);
-  pool.parallel_for(out, [&](int64_t begin, int64_t end) {
-    RowScales rs(w, true, offset);
-    for (int64_t r0 = begin; r0 < end; r0 += 4) {
-      const int64_t rows = std::min<int64_t>(4, end - r0);
-      rs.cover(r0, rows, end);
-      const uint8_t* row = packed + r0 * row_bytes;
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        float sums[4];
-        WithRowCount(rows, [&](auto k) HWY_ATTR {
-          DotRowsVnni<kBits, decltype(k)::value>(row, row_bytes, G, hi.get() + t * K,
-                                                 lo.get() + t * K, rs.scales(r0), n_groups,
-                                                 rs.stride(), sums);
-        });
-        FinishRows(sums, r0, rows, rs, group_sums.data() + t * n_groups, n_groups,
-                   sigma[size_t(t)], bias, y + t * out);
-      }
-    }
-  }, std::max<int64_t>(4, min_rows_per_thread(in, n_tokens)));
+  IntegerMatvecRows(w, n_tokens, true, offset, group_sums, sigma, bias, y, pool,
+                    [&](const uint8_t* row, int64_t r0, int64_t t, const RowScales& rs, auto k,
+                        float* sums) HWY_ATTR {
+    DotRowsVnni<kBits, decltype(k)::value>(row, row_bytes, G, hi.get() + t * K, lo.get() + t * K,
+                                           rs.scales(r0), n_groups, rs.stride(), sums);
+  });
 }
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
