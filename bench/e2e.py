@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""End-to-end speed and memory of SmolLM2-135M: wquant against its peers.
+"""End-to-end speed and memory of SmolLM2-135M and of a synthetic 1.1B llama: wquant against its peers.
 
-One command, one run (issue 4, items 3 and 4):
+One command, one run (issue 4, items 3 and 4; issue 10, items 2 and 3):
 
-    ~/.cache/wquant/venv/bin/python bench/e2e.py [--quick]
+    ~/.cache/wquant/venv/bin/python bench/e2e.py [--quick] [--skip-large | --only-large]
 
 It builds wquant (build-e2e/), fetches and builds llama.cpp from the
 llama-cpp-python source distribution (scripts/fetch_peers.sh), prepares the
@@ -11,14 +11,19 @@ models once under $WQUANT_CACHE/e2e/, then measures, on the same prompt length
 and decode count:
 
   * wquant        f32, bf16 (safetensors exported by transformers from the GGUF),
-                  W8 per channel, W4 g32 symmetric, W4 g128 (quantized from the GGUF)
-  * llama.cpp     Q8_0 and Q4_0 (llama-quantize from an F32 GGUF that
-                  convert_hf_to_gguf.py made from the f32 export), llama-bench
+                  W8 per channel, W4 g32 symmetric, W4 g128 (quantized from the GGUF),
+                  W3 g64 and W2 g64 asymmetric (GPTQ-calibrated on another text)
+  * llama.cpp     Q8_0, Q4_0, Q3_K_M and Q2_K (llama-quantize from an F32 GGUF that
+                  convert_hf_to_gguf.py made from the f32 export), llama-bench,
+                  prompts of 128 and 512 tokens
   * PyTorch       f32 and bf16 (transformers, CPU) and optimum-quanto qint8 weights
   * wquant.torch  the same transformers model with its linear layers replaced by
                   wquant.torch.quantize_linear_layers (W8, W4 g32; lm_head float),
                   running wquant's kernels from PyTorch (the installed package)
 
+and the synthetic 1.1B llama (TinyLlama's shape, random weights: larger than
+the cache) at W8/W4/W3/W2 against Q8_0/Q4_0/Q3_K_M/Q2_K, with effective GB/s
+against the read bandwidth measured in the same run;
 and prints, and writes to docs/PERFORMANCE_E2E.md, a table of prompt and
 decode tokens/s, peak RSS, weight bytes, the ratios the issue sets goals
 for, the RSS bound check, and decode tokens/s against context length.
@@ -82,8 +87,31 @@ WQUANT_MODELS = {
     # llama-quantize's Q4_0 stores token_embd in Q8_0.
     "W4-g32-emb8": ["--bits", "4", "--group-size", "32", "--dtype", "bf16",
                     "--include", "model.embed_tokens", "--override", "model.embed_tokens=w8-channel"],
+    # 3 and 2 bits, GPTQ-calibrated (CALIBRATION_ARGS), the embedding at W8 as
+    # above: against llama.cpp's Q3_K_M and Q2_K. 3-bit weights are widened to
+    # the 4-bit layout in memory at load (no native 3-bit kernel), so W3 reads
+    # as many bytes per token as W4 g64 asym.
+    "W3-g64-emb8": ["--bits", "3", "--group-size", "64", "--asymmetric", "--dtype", "bf16",
+                    "--include", "model.embed_tokens", "--override", "model.embed_tokens=w8-channel"],
+    "W2-g64-emb8": ["--bits", "2", "--group-size", "64", "--asymmetric", "--dtype", "bf16",
+                    "--include", "model.embed_tokens", "--override", "model.embed_tokens=w8-channel"],
 }
-LLAMA_TYPES = ["Q8_0", "Q4_0"]
+# Calibration of the 3- and 2-bit checkpoints (speed does not depend on it;
+# their quality is in docs/QUALITY_CALIBRATED.md): GPTQ on 8 windows of 512
+# tokens of the gospels, not the text the prompts come from.
+CALIBRATION_TEXT = CACHE / "text" / "gospels.txt"
+CALIBRATED = {"W3-g64-emb8", "W2-g64-emb8"}
+
+
+def calibration_args() -> list:
+    return ["--method", "gptq", "--calibration", CALIBRATION_TEXT, "--calibration-tokens", "4096",
+            "--calibration-context", "512"]
+
+
+LLAMA_TYPES = ["Q8_0", "Q4_0", "Q3_K_M", "Q2_K"]
+# Prompt lengths of the prompt-speed comparison (the first is also the
+# prompt before the decode steps of the main table).
+PROMPT_LENGTHS = [128, 512]
 # A decode loop stops after this many seconds (optimum-quanto's CPU path can
 # run at under 1 token/s); its rate is then over the steps it did.
 TORCH_DECODE_BUDGET_S = 15
@@ -160,7 +188,8 @@ def prepare_models(llama: Path, notes: list[str]) -> dict:
             continue
         d = E2E / f"wquant-{name}"
         if not (d / "config.json").exists():
-            run([WQUANT, "quantize", GGUF, "-o", d, "--force", "--no-progress", *args])
+            extra = calibration_args() if name in CALIBRATED else []
+            run([WQUANT, "quantize", GGUF, "-o", d, "--force", "--no-progress", *args, *extra])
         paths[f"wquant:{name}"] = d
 
     # llama.cpp: F32 GGUF converted from the f32 export, then llama-quantize.
@@ -246,9 +275,9 @@ GEN_RE = re.compile(r"prompt (\d+) tokens, ([\d.]+) tokens/s; generated (\d+) to
 
 
 def run_wquant(model: Path, prompt: str, n_prompt: int, n_decode: int, threads: int | None,
-               thread_opt: str | None, reps: int) -> dict:
+               thread_opt: str | None, reps: int, tokenizer: Path = GGUF) -> dict:
     """Runs wquant generate reps times; returns medians (decode = forward passes/s)."""
-    cmd = [WQUANT, "generate", model, "--tokenizer", GGUF, "-p", prompt, "-n", str(n_decode + 1),
+    cmd = [WQUANT, "generate", model, "--tokenizer", tokenizer, "-p", prompt, "-n", str(n_decode + 1),
            "--raw", "--context", str(n_prompt + n_decode + 16)]
     if thread_opt and threads:
         cmd += [thread_opt, str(threads)]
@@ -376,6 +405,190 @@ def torch_worker(variant: str, model_dir: str, prompt_ids_json: str, n_decode: i
     print(json.dumps(result))
 
 
+# ---------------------------------------------------------------- a model larger than the cache
+
+# A llama-architecture model of about 1.1B parameters (TinyLlama's shape) with
+# random weights made by transformers, SmolLM2's tokenizer (so its vocabulary:
+# 49152), an untied lm_head: 2.3 GB in bf16, 70x SmolLM2's linear layers and
+# far beyond the 32 MiB L3, so decode streams every weight from DRAM.
+LARGE = E2E / "llama-1.1b"
+LARGE_SHAPE = dict(hidden_size=2048, num_hidden_layers=22, intermediate_size=5632,
+                   num_attention_heads=32, num_key_value_heads=4)
+# lm_head quantized too (W8 per channel below 8 bits), as llama-quantize
+# quantizes output.weight; RTN: the weights are random, calibration has
+# nothing to find in them.
+_LM_HEAD_W8 = ["--include", "lm_head", "--override", "lm_head=w8-channel"]
+LARGE_WQUANT = {
+    "W8": ["--bits", "8", "--per-channel", "--include", "lm_head"],
+    "W4-g32": ["--bits", "4", "--group-size", "32", *_LM_HEAD_W8],
+    "W3-g64": ["--bits", "3", "--group-size", "64", "--asymmetric", *_LM_HEAD_W8],
+    "W2-g64": ["--bits", "2", "--group-size", "64", "--asymmetric", *_LM_HEAD_W8],
+}
+LARGE_LLAMA = ["Q8_0", "Q4_0", "Q3_K_M", "Q2_K"]
+LARGE_PAIRS = [("W8", "Q8_0", "1.15"), ("W4-g32", "Q4_0", "1.15"), ("W3-g64", "Q3_K_M", "1.3"),
+               ("W2-g64", "Q2_K", "1.3")]
+
+
+def make_large_worker(out: str, tokenizer_dir: str):
+    """Worker: a random-weight llama of LARGE_SHAPE in bf16, sharded safetensors
+    (1 GB shards) and SmolLM2's tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    src = json.loads((Path(tokenizer_dir) / "config.json").read_text())
+    config = LlamaConfig(vocab_size=src["vocab_size"], bos_token_id=src.get("bos_token_id"),
+                         eos_token_id=src.get("eos_token_id"), max_position_embeddings=2048,
+                         rope_theta=10000.0, rms_norm_eps=1e-5, tie_word_embeddings=False,
+                         **LARGE_SHAPE)
+    torch.manual_seed(0)
+    torch.set_default_dtype(torch.bfloat16)
+    model = LlamaForCausalLM(config).eval()
+    log(f"make-large: {sum(p.numel() for p in model.parameters()) / 1e9:.3f}B parameters")
+    model.save_pretrained(out, max_shard_size="1GB")
+    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(out)
+
+
+def prepare_large(llama: Path, hf_tokenizer_dir: Path) -> dict:
+    """Creates (once) the large model, its wquant checkpoints and its GGUFs."""
+    LARGE.mkdir(parents=True, exist_ok=True)
+    hf = LARGE / "hf-bf16"
+    if not (hf / "config.json").exists():
+        tmp = LARGE / "hf-bf16.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        run([sys.executable, __file__, "--worker", "make-large", tmp, hf_tokenizer_dir])
+        tmp.rename(hf)
+    paths = {"hf": hf}
+    for name, args in LARGE_WQUANT.items():
+        d = LARGE / f"wquant-{name}"
+        if not (d / "config.json").exists():
+            run([WQUANT, "quantize", hf, "-o", d, "--force", "--no-progress", *args])
+        paths[f"wquant:{name}"] = d
+    bf16_gguf = LARGE / "llama-1.1b-bf16.gguf"
+    if not bf16_gguf.exists():
+        tmp = bf16_gguf.with_suffix(".tmp")
+        env = dict(os.environ, PYTHONPATH=str(llama / "gguf-py"))
+        run([sys.executable, llama / "convert_hf_to_gguf.py", hf, "--outtype", "bf16", "--outfile", tmp],
+            env=env)
+        tmp.rename(bf16_gguf)
+    for qtype in LARGE_LLAMA:
+        out = LARGE / f"llama-1.1b-{qtype.lower()}.gguf"
+        if not out.exists():
+            tmp = out.with_suffix(".tmp")
+            run([llama / "build" / "bin" / "llama-quantize", bf16_gguf, tmp, qtype])
+            tmp.rename(out)
+        paths[f"llama:{qtype}"] = out
+    return paths
+
+
+def safetensors_bytes_read_per_token(directory: Path) -> int:
+    """Bytes of the tensors a decode step reads: all but the token embeddings
+    (one row of them is read)."""
+    total = 0
+    for path in directory.glob("*.safetensors"):
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n))
+        total += sum(v["data_offsets"][1] - v["data_offsets"][0] for k, v in header.items()
+                     if k != "__metadata__" and not k.startswith("model.embed_tokens."))
+    return total
+
+
+def gguf_bytes_read_per_token(path: Path) -> int:
+    from gguf import GGUFReader
+    return sum(int(t.n_bytes) for t in GGUFReader(str(path)).tensors if t.name != "token_embd.weight")
+
+
+def read_bandwidth() -> dict:
+    """The machine's read bandwidth, GB/s by threads (linear_bench's STREAM-style
+    BM_ReadBandwidth, 512 MiB, in this run)."""
+    run(["cmake", "--build", BUILD, "-j", str(os.cpu_count() or 2), "--target", "linear_bench"],
+        capture=False)
+    p = run([BUILD / "bench" / "linear_bench", "--benchmark_filter=BM_ReadBandwidth",
+             "--benchmark_format=json"])
+    out = {}
+    for b in json.loads(p.stdout)["benchmarks"]:
+        m = re.search(r"threads:(\d+)", b["name"])
+        if m and "GB/s" in b:
+            out[int(m.group(1))] = max(out.get(int(m.group(1)), 0.0), b["GB/s"])
+    return out
+
+
+def measure_large(llama: Path, paths: dict, thread_opt: str | None, reps: int, n_prompt: int,
+                  n_decode: int) -> list[dict]:
+    prompt = prompt_text(paths["hf"], n_prompt)
+    rows = []
+    for name in LARGE_WQUANT:
+        d = paths[f"wquant:{name}"]
+        for t in (1, 2):
+            try:
+                r = run_wquant(d, prompt, n_prompt, n_decode, t, thread_opt, reps,
+                               tokenizer=paths["hf"] / "tokenizer.json")
+            except Exception as e:
+                r = {"error": str(e)[:200]}
+            rows.append({"system": "wquant", "format": name, "threads": t,
+                         "bytes_per_token": safetensors_bytes_read_per_token(d), **r})
+    for qtype in LARGE_LLAMA:
+        m = paths[f"llama:{qtype}"]
+        try:
+            res, rss = run_llama_bench(llama, m, ["-p", str(n_prompt), "-n", str(n_decode), "-t", "1,2"], reps)
+        except Exception as e:
+            rows.append({"system": "llama.cpp", "format": qtype, "threads": 2, "error": str(e)[:200]})
+            continue
+        for t in (1, 2):
+            pp = next((x for x in res if x["n_threads"] == t and x["n_prompt"] > 0), None)
+            tg = next((x for x in res if x["n_threads"] == t and x["n_gen"] > 0), None)
+            rows.append({"system": "llama.cpp", "format": qtype, "threads": t,
+                         "prompt_tps": pp and pp["avg_ts"], "decode_tps": tg and tg["avg_ts"],
+                         "rss_mb": rss, "bytes_per_token": gguf_bytes_read_per_token(m)})
+    return rows
+
+
+def render_large(rows: list[dict], bandwidth: dict, n_prompt: int, n_decode: int, paths: dict) -> list[str]:
+    lines = ["", "## A model larger than the cache: a synthetic 1.1B llama", "",
+             "TinyLlama's shape (hidden 2048, 22 layers, intermediate 5632, 32 heads, 4 KV heads), random",
+             "weights (transformers, seed 0, bf16, 1 GB safetensors shards), SmolLM2's tokenizer (vocabulary",
+             "49152), untied lm_head. Bytes per token: the tensors a decode step reads (all but the token",
+             "embeddings). Effective GB/s = bytes per token x decode tok/s; % of the read bandwidth measured",
+             "in this run (linear_bench BM_ReadBandwidth, 512 MiB STREAM-style: "
+             + ", ".join(f"{fmt(v, 2)} GB/s on {t} thread{'s' if t > 1 else ''}" for t, v in sorted(bandwidth.items()))
+             + f"). Prompt of {n_prompt} tokens, {n_decode} decode steps.", "",
+             "| system | format | threads | decode tok/s | MB per token | effective GB/s | % of read bandwidth | prompt tok/s | peak RSS MB |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r.get("error"):
+            lines.append(f"| {r['system']} | {r['format']} | {r['threads']} | n/a: {r['error'].replace('|', '/')} "
+                         "| | | | | |")
+            continue
+        gbs = r["bytes_per_token"] * r["decode_tps"] / 1e9 if r.get("decode_tps") else None
+        pct = 100 * gbs / bandwidth[r["threads"]] if gbs and bandwidth.get(r["threads"]) else None
+        lines.append(f"| {r['system']} | {r['format']} | {r['threads']} | {fmt(r.get('decode_tps'))} | "
+                     f"{fmt(r['bytes_per_token'] / 1e6, 0)} | {fmt(gbs, 2)} | {fmt(pct, 0)} | "
+                     f"{fmt(r.get('prompt_tps'))} | {fmt(r.get('rss_mb'), 0)} |")
+
+    def get(system, fmt_, t, key="decode_tps"):
+        return next((r.get(key) for r in rows if r["system"] == system and r["format"] == fmt_
+                     and r["threads"] == t and not r.get("error")), None)
+    lines += ["", "| ratio | threads | decode | prompt | goal (decode) |", "|---|---:|---:|---:|---|"]
+    for w, q, goal in LARGE_PAIRS:
+        for t in (1, 2):
+            d = ratio(get("wquant", w, t), get("llama.cpp", q, t))
+            p = ratio(get("wquant", w, t, "prompt_tps"), get("llama.cpp", q, t, "prompt_tps"))
+            met = f">= {goal}: " + ("met" if d is not None and d >= float(goal) else "missed")
+            lines.append(f"| wquant {w} / llama.cpp {q} | {t} | {fmt(d, 2)}x | {fmt(p, 2)}x | {met} |")
+    for w in ("W4-g32", "W3-g64", "W2-g64"):
+        for t in (1, 2):
+            d = ratio(get("wquant", w, t), get("wquant", "W8", t))
+            b = ratio(get("wquant", "W8", t, "bytes_per_token"), get("wquant", w, t, "bytes_per_token"))
+            lines.append(f"| wquant {w} / wquant W8 (bytes ratio {fmt(b, 2)}x) | {t} | {fmt(d, 2)}x | "
+                         f"{fmt(ratio(get('wquant', w, t, 'prompt_tps'), get('wquant', 'W8', t, 'prompt_tps')), 2)}x | |")
+    lines += ["", "Models: " + "; ".join(f"wquant {n}: `wquant quantize hf-bf16 {' '.join(a)}`"
+                                         for n, a in LARGE_WQUANT.items())
+              + "; llama.cpp: `convert_hf_to_gguf.py --outtype bf16`, then `llama-quantize` to "
+              + ", ".join(LARGE_LLAMA) + f" (no importance matrix). Cached in `{LARGE}`. "
+              "W3 runs in the 4-bit layout in memory (3-bit weights are widened at load), so it reads "
+              "4/3 of its file's weight bytes per token."]
+    return lines
+
+
 # ---------------------------------------------------------------- report
 
 def machine() -> str:
@@ -429,12 +642,17 @@ def main():
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--decode-tokens", type=int, default=64)
     ap.add_argument("--output", type=Path, default=OUT_MD, help="markdown file to write")
+    ap.add_argument("--skip-large", action="store_true", help="leave out the synthetic 1.1B model")
+    ap.add_argument("--only-large", action="store_true",
+                    help="only the synthetic 1.1B model (prints its section, writes no file)")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         kind, *rest = a.worker
         if kind == "export-hf":
             return export_hf_worker(*rest)
+        if kind == "make-large":
+            return make_large_worker(*rest)
         if kind == "torch":
             return torch_worker(rest[0], rest[1], rest[2], int(rest[3]), rest[4], int(rest[5]))
         raise SystemExit(f"unknown worker {kind}")
@@ -457,8 +675,19 @@ def main():
         notes.append("wquant has no thread control (its ThreadPool uses hardware_concurrency() = "
                      f"{os.cpu_count()} threads, and taskset would only oversubscribe one core); "
                      "its rows are at that default")
+    large_lines = []
+    if not a.skip_large:
+        large_paths = prepare_large(llama, paths["hf-f32"])
+        bandwidth = read_bandwidth()
+        large_rows = measure_large(llama, large_paths, thread_opt, max(1, reps - 1), n_prompt, 32)
+        large_lines = render_large(large_rows, bandwidth, n_prompt, 32, large_paths)
+        if a.only_large:
+            print("\n".join(large_lines))
+            return 0
     prompt = prompt_text(paths["hf-f32"], n_prompt)
-    rows = []  # dicts: system, format, threads, prompt_tps, decode_tps, rss_mb, weight_bytes, kv_mb
+    long_prompts = {n: prompt_text(paths["hf-f32"], n) for n in PROMPT_LENGTHS if n != n_prompt}
+    rows = []  # dicts: system, format, threads, prompt_tps, decode_tps, rss_mb, weight_bytes, kv_mb,
+    #                  prompt_tps_at: {prompt tokens: tok/s}
 
     # wquant
     for name in WQUANT_MODELS:
@@ -468,6 +697,9 @@ def main():
         for t in wq_threads:
             try:
                 r = run_wquant(d, prompt, n_prompt, n_decode, t, thread_opt, reps)
+                r["prompt_tps_at"] = {n_prompt: r["prompt_tps"]}
+                for n, text in long_prompts.items():  # prompt speed only: one decode step
+                    r["prompt_tps_at"][n] = run_wquant(d, text, n, 1, t, thread_opt, reps)["prompt_tps"]
             except Exception as e:
                 r = {"error": str(e)[:200]}
             rows.append({"system": "wquant", "format": name, "threads": t or os.cpu_count(),
@@ -475,18 +707,20 @@ def main():
                          "kv_mb": kv_cache_mb(d, n_prompt + n_decode, 4), **r})
 
     # llama.cpp
+    prompts_csv = ",".join(str(n) for n in sorted({n_prompt, *PROMPT_LENGTHS}))
     for qtype in LLAMA_TYPES:
         m = paths[f"llama:{qtype}"]
         try:
-            res, rss = run_llama_bench(llama, m, ["-p", str(n_prompt), "-n", str(n_decode), "-t", "1,2"], reps)
+            res, rss = run_llama_bench(llama, m, ["-p", prompts_csv, "-n", str(n_decode), "-t", "1,2"], reps)
         except Exception as e:
             rows.append({"system": "llama.cpp", "format": qtype, "threads": 2, "error": str(e)[:200]})
             continue
         for t in (1, 2):
-            pp = next((x for x in res if x["n_threads"] == t and x["n_prompt"] > 0), None)
+            pp = {x["n_prompt"]: x["avg_ts"] for x in res if x["n_threads"] == t and x["n_prompt"] > 0}
             tg = next((x for x in res if x["n_threads"] == t and x["n_gen"] > 0), None)
             rows.append({"system": "llama.cpp", "format": qtype, "threads": t,
-                         "prompt_tps": pp and pp["avg_ts"], "decode_tps": tg and tg["avg_ts"],
+                         "prompt_tps": pp.get(n_prompt), "prompt_tps_at": pp,
+                         "decode_tps": tg and tg["avg_ts"],
                          "rss_mb": rss, "weight_bytes": gguf_tensor_bytes(m),
                          "kv_mb": kv_cache_mb(paths["hf-f32"], n_prompt + n_decode, 2),
                          "build": res[0].get("build_commit")})
@@ -563,17 +797,17 @@ def main():
                              + (f", build {llama_build}" if llama_build else ""))
 
     md = render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, versions, command,
-                started, load_before, paths, thread_opt)
+                started, load_before, paths, thread_opt, large_lines)
     print(md)
     a.output.write_text(md)
     log(f"wrote {a.output} in {time.time() - started:.0f} s")
 
 
 def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, versions, command,
-           started, load_before, paths, thread_opt) -> str:
+           started, load_before, paths, thread_opt, large_lines) -> str:
     load_after = os.getloadavg()
     lines = [
-        "# End-to-end performance: SmolLM2-135M-Instruct",
+        "# End-to-end performance: SmolLM2-135M-Instruct, and a synthetic 1.1B llama",
         "",
         f"Generated by `{command}` (from the repository root, with the venv's python:",
         "`~/.cache/wquant/venv/bin/python bench/e2e.py`); do not edit by hand.",
@@ -617,10 +851,12 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
     wq_t = [1, 2] if thread_opt else [os.cpu_count()]
     pairs = [
         ("wquant W8 / llama.cpp Q8_0", ("wquant", "W8"), ("llama.cpp", "Q8_0"), "1.0"),
-        ("wquant W8-emb / llama.cpp Q8_0", ("wquant", "W8-emb"), ("llama.cpp", "Q8_0"), "1.0"),
+        ("wquant W8-emb / llama.cpp Q8_0", ("wquant", "W8-emb"), ("llama.cpp", "Q8_0"), "1.15"),
         ("wquant W4-g32 / llama.cpp Q4_0", ("wquant", "W4-g32"), ("llama.cpp", "Q4_0"), "1.0"),
-        ("wquant W4-g32-emb8 / llama.cpp Q4_0", ("wquant", "W4-g32-emb8"), ("llama.cpp", "Q4_0"), "1.0"),
+        ("wquant W4-g32-emb8 / llama.cpp Q4_0", ("wquant", "W4-g32-emb8"), ("llama.cpp", "Q4_0"), "1.15"),
         ("wquant W4-g128 / llama.cpp Q4_0", ("wquant", "W4-g128"), ("llama.cpp", "Q4_0"), "1.0"),
+        ("wquant W3-g64-emb8 / llama.cpp Q3_K_M", ("wquant", "W3-g64-emb8"), ("llama.cpp", "Q3_K_M"), "1.3"),
+        ("wquant W2-g64-emb8 / llama.cpp Q2_K", ("wquant", "W2-g64-emb8"), ("llama.cpp", "Q2_K"), "1.3"),
         ("wquant bf16 / PyTorch bf16", ("wquant", "bf16"), ("PyTorch", "bf16"), ""),
         ("wquant f32 / PyTorch f32", ("wquant", "f32"), ("PyTorch", "f32"), ""),
         ("wquant W8 / PyTorch bf16", ("wquant", "W8"), ("PyTorch", "bf16"), ""),
@@ -634,6 +870,9 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
         ("wquant W8 / wquant.torch W8 (bf16)", ("wquant", "W8"), ("wquant.torch", "w8-bf16"), ""),
         ("wquant W8 / wquant bf16", ("wquant", "W8"), ("wquant", "bf16"), ""),
         ("wquant W4-g32 / wquant W8", ("wquant", "W4-g32"), ("wquant", "W8"), ""),
+        ("wquant W4-g32-emb8 / wquant W8-emb", ("wquant", "W4-g32-emb8"), ("wquant", "W8-emb"), ""),
+        ("wquant W3-g64-emb8 / wquant W8-emb", ("wquant", "W3-g64-emb8"), ("wquant", "W8-emb"), ""),
+        ("wquant W2-g64-emb8 / wquant W8-emb", ("wquant", "W2-g64-emb8"), ("wquant", "W8-emb"), ""),
     ]
     def best(system, fmt_, key="decode_tps"):
         vals = [get(system, fmt_, t, key) for t in (1, 2)]
@@ -657,6 +896,26 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
             met = "" if not goal else (f">= {goal}: " + ("met" if d is not None and d >= float(goal)
                                                          else "missed"))
             lines.append(f"| {label} | {t} | {fmt(d, 2)}x | {fmt(p, 2)}x | {met} | {fmt(db, 2)}x | {fmt(pb, 2)}x |")
+
+    # Prompt speed at each prompt length, for the pairs with a llama.cpp peer.
+    lines += ["", "## Prompt tokens/s against llama.cpp at each prompt length", "",
+              "wquant: `wquant generate` with a prompt of N tokens (prompt tok/s as it reports: the batched",
+              "forward pass over the prompt); llama.cpp: `llama-bench -p N`. Goal (issue 10): >= 1.0x for",
+              "every pair.", "",
+              "| pair | threads | " + " | ".join(f"wquant / llama.cpp at {n}" for n in PROMPT_LENGTHS)
+              + " | " + " | ".join(f"wquant tok/s at {n}" for n in PROMPT_LENGTHS) + " |",
+              "|---|---:|" + "---:|" * (2 * len(PROMPT_LENGTHS))]
+    for label, num, den, goal in pairs:
+        if den[0] != "llama.cpp":
+            continue
+        for t in wq_t:
+            at_num = get(*num, t, "prompt_tps_at") or {}
+            at_den = get(*den, t, "prompt_tps_at") or {}
+            if not at_num and not at_den:
+                continue
+            cells = [f"{fmt(ratio(at_num.get(n), at_den.get(n)), 2)}x" for n in PROMPT_LENGTHS]
+            cells += [fmt(at_num.get(n)) for n in PROMPT_LENGTHS]
+            lines.append(f"| {label} | {t} | " + " | ".join(cells) + " |")
 
     t_curve = 2
     lines += ["", "## Decode tokens/s against context length", "",
@@ -683,13 +942,16 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
             kept = ("the tied embedding / lm_head quantized too, at W8 per channel" if "--override" in args
                     else "the tied embedding / lm_head quantized too" if "--include" in args
                     else "lm_head and embeddings kept in float, as wquant does by default")
-            lines.append(f"* wquant {name}: `wquant quantize {GGUF_NAME} {' '.join(args)}` ({kept})")
+            cal = (" " + " ".join(str(x) if not isinstance(x, Path) else x.name for x in calibration_args())
+                   if name in CALIBRATED else "")
+            lines.append(f"* wquant {name}: `wquant quantize {GGUF_NAME} {' '.join(args)}{cal}` ({kept})")
     for q in LLAMA_TYPES:
         lines.append(f"* llama.cpp {q}: `{Path(paths['llama:' + q]).name}`, `llama-quantize` "
                      + ("from the Q4_1 GGUF with --allow-requantize"
                         if "requant" in str(paths["llama:" + q]) else
                         "from `smollm2-135m-f32.gguf` (convert_hf_to_gguf.py --outtype f32 of `hf-f32`)")
-                     + "; llama-quantize's default mix (tied token_embd may get another type)")
+                     + "; llama-quantize's default mix (tied token_embd may get another type); "
+                     "no importance matrix (speed only: the K-quants with one are in QUALITY_CALIBRATED.md)")
     lines.append("* optimum-quanto: `quantize(model, weights=qint8, exclude='lm_head'); freeze(model)` on "
                  "the bf16 or f32 model (activations stay in that dtype)")
     lines.append("* wquant.torch: `wquant.torch.quantize_linear_layers(model, bits=8, exclude=['lm_head'])` "
@@ -699,6 +961,7 @@ def render(rows, curve, contexts, ctx_decode, n_prompt, n_decode, notes, version
                  "(`wquant.set_num_threads`), torch runs on 1 (`torch.set_num_threads(1)`): both pools "
                  "spinning on the same 2 cores halve decode speed")
     lines.append(f"* models cached in `{E2E}`")
+    lines += large_lines
     if notes:
         lines += ["", "## Notes", ""] + [f"* {n}" for n in notes]
     return "\n".join(lines) + "\n"

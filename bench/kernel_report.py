@@ -148,14 +148,21 @@ def tables(context, runs, command):
     add("One iteration is one decoded token's linear layers (30 x q, k, v, o, gate, up, down; "
         "no lm_head), each weight in its own memory; GB/s of weight bytes.")
     add("")
-    add("| format | 1 thread GB/s | % bw | ms per token | 2 threads GB/s | % bw | ms per token |")
-    add("|---|---|---|---|---|---|---|")
-    for f, name in ((1, "bf16"), (2, "w8_channel"), (3, "w4_g128_asym"), (4, "w4_g32")):
-        cells = []
+    add("\"x w8\": w8's time per token over this format's (issue 10's goals: w4 >= 1.7x, w2 >= 3x); "
+        "\"bytes x w8\": the same ratio of weight bytes, what a memory-bound kernel would gain.")
+    add("")
+    add("| format | bytes x w8 | 1 thread GB/s | % bw | ms per token | x w8 | 2 threads GB/s | % bw | ms per token | x w8 |")
+    add("|---|---|---|---|---|---|---|---|---|---|")
+    for f, name in ((1, "bf16"), (2, "w8_channel"), (3, "w4_g128_asym"), (4, "w4_g32"), (5, "w2_g64_asym")):
+        w8_1 = get(runs, "BM_ModelLayers", format=2, threads=1)
+        b_1 = get(runs, "BM_ModelLayers", format=f, threads=1)
+        bytes_ratio = (w8_1["GB"] * w8_1["seconds"]) / (b_1["GB"] * b_1["seconds"]) if w8_1 and b_1 else None
+        cells = [fmt(bytes_ratio, 2)]
         for t in (1, 2):
             b = get(runs, "BM_ModelLayers", format=f, threads=t)
+            w8 = get(runs, "BM_ModelLayers", format=2, threads=t)
             cells += [fmt(b and b.get("GB"), 2), fmt(pct(b and b.get("GB"), bw[t]), 0),
-                      fmt(b and b["seconds"] * 1e3, 2)]
+                      fmt(b and b["seconds"] * 1e3, 2), fmt(w8["seconds"] / b["seconds"] if b and w8 else None, 2)]
         add(f"| {name} | " + " | ".join(cells) + " |")
     add("")
     add("### Matrix-vector time against size (in = 4096; GB/s of weight bytes)")

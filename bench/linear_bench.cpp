@@ -201,7 +201,7 @@ void BM_ModelLayers(benchmark::State& state) {
                  " matrices");
 }
 BENCHMARK(BM_ModelLayers)
-    ->ArgsProduct({{kBF16, kW8Channel, kW4G128Asym, kW4G32}, {1, 2}})
+    ->ArgsProduct({{kBF16, kW8Channel, kW4G128Asym, kW4G32, kW2G64}, {1, 2}})
     ->ArgNames({"format", "threads"})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -1,4 +1,5 @@
 // wquant eval MODEL --text FILE [--reference FLOAT_MODEL] [--context N] [--chunks N]
+//            [--token-by-token]
 // Perplexity of MODEL on the text, and against the reference the mean KL
 // divergence, top-1 agreement and delta perplexity, with a progress bar.
 #include <cmath>
@@ -24,6 +25,7 @@ namespace {
 struct EvalArgs {
   std::string model, text, reference, tokenizer;
   int64_t context = 256, chunks = 0;
+  bool token_by_token = false;
   std::string report;  // --report FILE.html
   bool json = false;
 };
@@ -50,7 +52,7 @@ int run_eval(const EvalArgs& a) {
     ref_ckpt = open_checkpoint(a.reference);
     reference = load_causal_lm(*ref_ckpt, 0);
   }
-  EvalOptions options{a.context, a.chunks};
+  EvalOptions options{a.context, a.chunks, a.token_by_token};
   ProgressBar bar(true);
   const EvalResult r = evaluate(*model, reference.get(), tokens, options, [&](int64_t done, int64_t total) {
     bar.update(size_t(done), size_t(total), "chunks");
@@ -62,6 +64,7 @@ int run_eval(const EvalArgs& a) {
   if (a.json) {
     nlohmann::json j = {{"model", a.model}, {"text", a.text}, {"text_tokens", tokens.size()},
                         {"context", a.context}, {"chunks", r.chunks},
+                        {"token_by_token", a.token_by_token},
                         {"scored_tokens", r.scored_tokens}, {"perplexity", r.perplexity},
                         {"nll", r.nll}, {"seconds", r.seconds}, {"peak_rss_mb", rss_mb}};
     if (r.has_reference) {
@@ -87,6 +90,7 @@ int run_eval(const EvalArgs& a) {
   std::printf("text           %s: %zu tokens, %lld chunks of %lld, %lld tokens scored\n",
               a.text.c_str(), tokens.size(), static_cast<long long>(r.chunks),
               static_cast<long long>(a.context), static_cast<long long>(r.scored_tokens));
+  if (a.token_by_token) std::printf("mode           token by token (the decode kernels)\n");
   std::printf("perplexity     %.4f\n", r.perplexity);
   if (r.has_reference) {
     std::printf("reference      %.4f (%s)\n", r.reference_perplexity, a.reference.c_str());
@@ -114,6 +118,10 @@ Command add_eval_command(CLI::App& app) {
   cmd->add_option("--chunks", args->chunks, "evaluate at most N chunks (0: all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer.json or .gguf to use");
+  cmd->add_flag("--token-by-token", args->token_by_token,
+                "run the model one token at a time through its KV cache, as generation does (the "
+                "decode kernels, 16-bit activations) instead of one batched pass per chunk (f32 "
+                "activations); the reference stays batched");
   add_threads_option(cmd);
   cmd->add_flag("--json", args->json, "print JSON (with each window's figures)");
   cmd->add_option("--report", args->report,

@@ -50,7 +50,11 @@ EvalResult evaluate(CausalLM& model, CausalLM* reference, const std::vector<int3
   for (int64_t c = 0; c < chunks; ++c) {
     const int32_t* chunk = tokens.data() + c * ctx;
     model.reset();
-    model.forward(chunk, ctx, logits.data(), true);
+    if (options.token_by_token) {
+      for (int64_t t = 0; t < ctx; ++t) model.forward(chunk + t, 1, logits.data() + t * vocab, false);
+    } else {
+      model.forward(chunk, ctx, logits.data(), true);
+    }
     if (reference) {
       reference->reset();
       reference->forward(chunk, ctx, ref_logits.data(), true);

@@ -15,6 +15,12 @@ namespace wquant {
 struct EvalOptions {
   int64_t context = 256;   // tokens per chunk; each chunk starts a fresh cache
   int64_t max_chunks = 0;  // 0: every whole chunk of the text
+  // Runs `model` one token at a time through its KV cache, as decoding does
+  // (the matrix-vector kernels, whose activations are rounded to 16-bit
+  // integers: linear.h), instead of one batched pass per chunk (the GEMM,
+  // f32 activations). The reference always runs batched. Comparing the two
+  // shows what the decode path's activation rounding costs in KL divergence.
+  bool token_by_token = false;
 };
 
 // One chunk's measures (the same means as EvalResult's, over its tokens).
