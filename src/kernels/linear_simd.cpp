@@ -388,34 +388,43 @@ void MatvecPacked16(const QuantizedMatrixView& w, const float* x, int64_t n_toke
 #if HWY_TARGET == HWY_AVX3_DL
 // Matrix-vector with 16-bit activations split into bytes (vnni_matvec-inl.h),
 // for weights VnniGroupBytes takes: rows 4 at a time as MatvecPacked16. The
-// codes are u = q + 2^(b-1) at every width (8 bits: the stored byte), and
-// the offset / zero-point correction uses each group's sum of the rounded
-// activations.
+// codes are u = q + 2^(b-1) at every width (8 bits: the stored byte). A
+// symmetric weight's offset is taken off in the kernel's integer sums
+// (VnniOffsetInits, once per token), so its rows need no correction; with
+// zero-points the offset and zero-point correction uses each group's sum of
+// the rounded activations, per row.
 template <int kBits>
 void MatvecVnni(const QuantizedMatrixView& w, int64_t group_bytes, const float* x,
                 int64_t n_tokens, const float* bias, float* y, ThreadPool& pool) {
   const int64_t in = w.cols, n_groups = w.n_groups(), row_bytes = w.row_words() * 4;
   const VnniGroups G(row_bytes, group_bytes, n_groups);
   const int64_t K = G.chunks * VnniChunkCols<kBits>(), group = w.group_cols();
-  const float offset = float(1 << (kBits - 1));
+  const int32_t offset = 1 << (kBits - 1);
+  const bool correct = w.zero_points != nullptr;
   auto hi = hwy::AllocateAligned<int8_t>(size_t(n_tokens * K));
   auto lo = hwy::AllocateAligned<int8_t>(size_t(n_tokens * K));
+  auto init = hwy::AllocateAligned<int32_t>(size_t(n_tokens * G.chunks * 16));
   std::vector<int16_t> x16(static_cast<size_t>(in));
   std::vector<float> sigma(static_cast<size_t>(n_tokens));
-  std::vector<float> group_sums(size_t(n_tokens * n_groups));
+  std::vector<float> group_sums(correct ? size_t(n_tokens * n_groups) : 0);
   for (int64_t t = 0; t < n_tokens; ++t) {
     sigma[size_t(t)] = RoundActivations16(x + t * in, in, x16.data(), true);
     SplitActivations<kBits>(x16.data(), in, G.chunks, hi.get() + t * K, lo.get() + t * K);
-    for (int64_t g = 0; g < n_groups; ++g) {
+    if (!correct) {
+      VnniOffsetInits<kBits>(hi.get() + t * K, lo.get() + t * K, G, offset,
+                             init.get() + t * G.chunks * 16);
+    }
+    for (int64_t g = 0; correct && g < n_groups; ++g) {
       int64_t sum = 0;
       for (int64_t c = g * group; c < std::min(in, (g + 1) * group); ++c) sum += x16[size_t(c)];
       group_sums[size_t(t * n_groups + g)] = float(sum);
     }
   }
-  IntegerMatvecRows(w, n_tokens, true, offset, group_sums, sigma, bias, y, pool,
+  IntegerMatvecRows(w, n_tokens, correct, float(offset), group_sums, sigma, bias, y, pool,
                     [&](const uint8_t* row, int64_t r0, int64_t t, const RowScales& rs, auto k,
                         float* sums) HWY_ATTR {
     DotRowsVnni<kBits, decltype(k)::value>(row, row_bytes, G, hi.get() + t * K, lo.get() + t * K,
+                                           correct ? nullptr : init.get() + t * G.chunks * 16,
                                            rs.scales(r0), n_groups, rs.stride(), sums);
   });
 }

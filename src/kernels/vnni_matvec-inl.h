@@ -18,10 +18,24 @@
 // So sum u x16 = 256 sum u hi + sum u lo, two vpdpbusd per weight vector into
 // two int32 sums, combined exactly (hi << 8) + lo when a group ends: the
 // same integers as int16_matvec-inl.h's, so the same error bound (linear.h),
-// with no rounding added by the split. int32 cannot overflow: a lane adds 4
-// bytes x V fields per chunk, |u lo| <= 255 x 128, so per chunk at most
-// 4 x 255 x 128 < 2^17 (8 bits; less for 4 and 2), and a piece of
-// kVnniPieceChunks = 32 chunks gives |256 hi + lo| < 2^8 x 2^5 x 2^17 = 2^30.
+// with no rounding added by the split.
+//
+// The code offset o = 2^(b-1) is taken off in the integers when the weight
+// is symmetric: sum (u - o) x16 = sum u x16 - o sum x16, and o sum x16
+// depends on the token only. So per token, for every piece (the chunks
+// summed in int32 before one conversion, below), VnniOffsetInits writes per
+// int32 lane -o times the sum of the x16 of the lane's 4 bytes x V fields
+// over the piece's chunks, and the lo sums of every row start there instead
+// of at 0: the piece then converts the exact sum q x16, and the caller has
+// no per-row correction left (with zero-points it keeps one, linear_simd.cpp).
+// int32 cannot overflow: a lane adds 4 bytes x V fields per chunk,
+// |u hi|, |u lo| <= 255 x 128, so per chunk at most 4 x 255 x 128 < 2^17
+// (8 bits; less for 4 and 2), and a piece of
+// kVnniPieceChunks = 32 chunks gives |256 hi| < 2^8 x 2^5 x 2^17 = 2^30;
+// the start of lo is at most o x 32 x 4V x 2^15 = 2^29 (8 bits; 2^26 and
+// 2^25 for 4 and 2), so |lo| < 2^29 + 2^22 and |256 hi + lo| < 2^31; the
+// sum itself, |sum q x16| <= 2^(b-1) x 32 x 4V x 2^15 <= 2^29, is exact in
+// f32 but for the conversion's one rounding (2^-24 relative).
 //
 // Layout: a chunk is 64 bytes of a packed row (one vector); field f of byte i
 // of chunk j is column (j * 64 + i) * V + f, V = 8 / b (packed_decode-inl.h's
@@ -150,19 +164,46 @@ struct VnniGroups {
       : chunks((row_bytes + kVnniChunk - 1) / kVnniChunk),
         group_chunks(n_groups == 1 ? chunks : group_bytes >= kVnniChunk ? group_bytes / kVnniChunk : 0),
         lane_group(group_bytes / 4) {}
+  // Returns the first chunk of chunk j's piece: the chunks the kernel sums
+  // in int32 before one conversion (up to kVnniPieceChunks of one group;
+  // one chunk when groups are one chunk or smaller).
+  int64_t piece_start(int64_t j) const {
+    return group_chunks > 1 ? j - j % group_chunks % kVnniPieceChunks : j;
+  }
 };
+
+// Writes to init [G.chunks * 16], for every chunk j that starts a piece
+// (G.piece_start(j) == j), the int32 lanes that DotRowsVnni's lo sums start
+// the piece with: lane k is -offset times the sum, over the piece's chunks,
+// of the x16 = 256 hi + lo of bytes 4k .. 4k + 3 of every field (above).
+// Entries of other chunks are 0 and unused.
+template <int kBits>
+inline void VnniOffsetInits(const int8_t* hi, const int8_t* lo, const VnniGroups& G,
+                            int32_t offset, int32_t* init) {
+  constexpr int64_t V = 8 / kBits;
+  std::fill(init, init + G.chunks * 16, 0);
+  for (int64_t j = 0; j < G.chunks; ++j) {
+    int32_t* lanes = init + G.piece_start(j) * 16;
+    for (int64_t i = 0; i < kVnniChunk * V; ++i) {  // byte i % 64 of field i / 64
+      const int64_t k = j * V * kVnniChunk + i;
+      lanes[i % kVnniChunk / 4] -= offset * (256 * int32_t(hi[k]) + int32_t(lo[k]));
+    }
+  }
+}
 
 // Writes to sums[r], r < kRows, the dot product of the codes of packed row r
 // (rows at `rows` + r * row_bytes) with one token's split activations (hi,
 // lo: SplitActivations), in f32, without sigma:
-//   sum_g scales[r * scale_stride + g] * sum_{c in g} u_c x16_c.
+//   sum_g scales[r * scale_stride + g] * sum_{c in g} (u_c - o) x16_c,
+// where o is the offset VnniOffsetInits wrote `init` with (nullptr: o = 0).
 // scales must be readable 16 floats past the last row's last group (the
 // lanes of a chunk's scale vector may run past a row's groups; they meet
 // zero products, and on the last chunk are zeroed).
 template <int kBits, int kRows>
 HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGroups& G,
-                            const int8_t* hi, const int8_t* lo, const float* scales,
-                            int64_t n_groups, int64_t scale_stride, float* sums) {
+                            const int8_t* hi, const int8_t* lo, const int32_t* init,
+                            const float* scales, int64_t n_groups, int64_t scale_stride,
+                            float* sums) {
   static_assert(kBits == 2 || kBits == 4 || kBits == 8, "whole fields per byte");
   static_assert(kRows >= 1 && kRows <= 4, "up to 4 rows at a time");
   constexpr int V = 8 / kBits;
@@ -176,6 +217,11 @@ HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGr
   auto t0 = hn::Zero(df), t1 = t0, t2 = t0, t3 = t0;           // f32 totals
   auto h0 = hn::Zero(d32), h1 = h0, h2 = h0, h3 = h0;           // sums of u hi
   auto l0 = hn::Zero(d32), l1 = l0, l2 = l0, l3 = l0;           // sums of u lo
+  // Starts the sums of the piece that begins at chunk j (init: above).
+  const auto start = [&](int64_t j) HWY_ATTR {
+    h0 = h1 = h2 = h3 = hn::Zero(d32);
+    l0 = l1 = l2 = l3 = init ? hn::Load(d32, init + j * 16) : hn::Zero(d32);
+  };
   const auto add_chunk = [&](int64_t j) HWY_ATTR {
     if constexpr (kRows == 4) {
       const uint8_t* p = rows + kPrefetchBytes + j * 4 * kVnniChunk;
@@ -206,12 +252,10 @@ HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGr
     });
   };
   // Adds (256 hi + lo) converted, times the scale vectors s_r (row r's), to
-  // the totals and restarts the sums.
+  // the totals.
   const auto flush = [&](auto s_of) HWY_ATTR {
-    const auto combine = [&](VI32& h, VI32& l) HWY_ATTR {
-      const auto v = hn::ConvertTo(df, hn::Add(hn::ShiftLeft<8>(h), l));
-      h = l = hn::Zero(d32);
-      return v;
+    const auto combine = [&](VI32 h, VI32 l) HWY_ATTR {
+      return hn::ConvertTo(df, hn::Add(hn::ShiftLeft<8>(h), l));
     };
     t0 = hn::MulAdd(combine(h0, l0), s_of(0), t0);
     if constexpr (kRows > 1) t1 = hn::MulAdd(combine(h1, l1), s_of(1), t1);
@@ -221,6 +265,7 @@ HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGr
   if (G.group_chunks == 1) {
     // One chunk per group (128-column groups of 4 bits): one flat loop.
     for (int64_t j = 0; j < G.chunks; ++j) {
+      start(j);
       add_chunk(j);
       const float* s = scales + std::min(j, n_groups - 1);
       flush([&](int r) HWY_ATTR { return hn::Set(df, s[r * scale_stride]); });
@@ -230,6 +275,7 @@ HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGr
       const float* s = scales + std::min(g, n_groups - 1);
       const int64_t j1 = std::min(G.chunks, j0 + G.group_chunks);
       for (int64_t p0 = j0; p0 < j1; p0 += kVnniPieceChunks) {
+        start(p0);
         for (int64_t j = p0; j < std::min(j1, p0 + kVnniPieceChunks); ++j) add_chunk(j);
         flush([&](int r) HWY_ATTR { return hn::Set(df, s[r * scale_stride]); });
       }
@@ -242,6 +288,7 @@ HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGr
     const int64_t per_chunk = 16 / G.lane_group;
     const int64_t last_lanes = (row_bytes - (G.chunks - 1) * kVnniChunk) / 4;
     for (int64_t j = 0; j < G.chunks; ++j) {
+      start(j);
       add_chunk(j);
       const float* s = scales + j * per_chunk;
       const auto mask = hn::FirstN(df, size_t(j + 1 < G.chunks ? 16 : last_lanes));

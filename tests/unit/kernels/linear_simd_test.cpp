@@ -400,15 +400,22 @@ TEST(SimdKernels, Int16ActivationsZeroAndNonFinite) {
 // Long rows: the matrix-vector kernels sum a bounded number of chunks in
 // int32 before converting (int16_matvec-inl.h's kSumChunks, vnni_matvec-inl.h's
 // kVnniPieceChunks of 64 bytes); 4100 8-bit columns per channel are 65 such
-// chunks, so a row's sum is three pieces, the last one short.
+// chunks, so a row's sum is three pieces, the last one short. Symmetric
+// weights too: their offset is taken off piece by piece (VnniOffsetInits).
 TEST(SimdKernels, LongRowsMatchTheReference) {
-  for (auto [bits, granularity, group] : {std::tuple{8, Granularity::PerChannel, int64_t(0)},
-                                          {4, Granularity::PerChannel, int64_t(0)},
-                                          {2, Granularity::PerTensor, int64_t(0)},
-                                          {8, Granularity::PerGroup, int64_t(2560)}}) {
+  for (auto [bits, granularity, group, symmetric] :
+       {std::tuple{8, Granularity::PerChannel, int64_t(0), false},
+        {4, Granularity::PerChannel, int64_t(0), false},
+        {2, Granularity::PerTensor, int64_t(0), false},
+        {8, Granularity::PerGroup, int64_t(2560), false},
+        {8, Granularity::PerChannel, int64_t(0), true},
+        {4, Granularity::PerChannel, int64_t(0), true},
+        {2, Granularity::PerTensor, int64_t(0), true},
+        {8, Granularity::PerGroup, int64_t(2560), true}}) {
     const int64_t out = 9, in = 4100;
-    const QuantizedTensor qt = quantize(random_floats(size_t(out * in), 0.2f, 0.05f, 31).data(),
-                                        out, in, test::make_scheme(bits, granularity, false, group));
+    const QuantizedTensor qt =
+        quantize(random_floats(size_t(out * in), 0.2f, 0.05f, 31).data(), out, in,
+                 test::make_scheme(bits, granularity, symmetric, group));
     const PackedQuantizedMatrix packed(qt);
     const std::vector<float> bias = random_floats(size_t(out), 0.0f, 1.0f, 32);
     const std::vector<float> x = random_floats(size_t(in), 0.5f, 1.0f, 33);
