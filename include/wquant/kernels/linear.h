@@ -31,12 +31,14 @@
 //      x over g); 8-bit decodes q exactly and takes off the zero-points the
 //      same way. On CPUs with AVX-512 VNNI (the AVX3_DL target) the 16-bit
 //      activations are split into two signed bytes and meet the codes in
-//      byte dot products (vpdpbusd; src/kernels/vnni_matvec-inl.h), the same
-//      integer sums, for 2, 4 and 8 bits with groups of whole 64-byte chunks
-//      or of 4-32 bytes (so 32-column 4-bit groups too); a token whose
-//      largest value rounds past 32639 is rounded at 2 sigma there (error
-//      at most sigma, as the bound below allows). With 16-bit activations a token
-//      holding inf or NaN gives NaN outputs.
+//      byte dot products (vpdpbusd; src/kernels/vnni_matvec-inl.h), the
+//      same integer sums, for 2, 4 and 8 bits with groups of whole 64-byte
+//      chunks or of 4-32 bytes (so 32-column 4-bit groups too); there a
+//      symmetric weight's offset 2^(b-1) (sum of x16) is taken off exactly
+//      inside the integer sums, once per token, so rows need no correction;
+//      a token whose largest value rounds past 32639 is rounded at 2 sigma
+//      there (error at most sigma, as the bound below allows). With 16-bit
+//      activations a token holding inf or NaN gives NaN outputs.
 //    - 4 tokens or more (prompt): a tiled GEMM; tiles of 48 rows x 256
 //      columns are dequantized to f32 exactly as the reference does, then
 //      reused by every token (src/kernels/gemm-inl.h). Never a whole
