@@ -176,17 +176,26 @@ struct VnniGroups {
 // (G.piece_start(j) == j), the int32 lanes that DotRowsVnni's lo sums start
 // the piece with: lane k is -offset times the sum, over the piece's chunks,
 // of the x16 = 256 hi + lo of bytes 4k .. 4k + 3 of every field (above).
-// Entries of other chunks are 0 and unused.
+// The lane sums are the kernel's own byte dot products with codes of 1.
+// Entries of other chunks are not written.
 template <int kBits>
-inline void VnniOffsetInits(const int8_t* hi, const int8_t* lo, const VnniGroups& G,
-                            int32_t offset, int32_t* init) {
-  constexpr int64_t V = 8 / kBits;
-  std::fill(init, init + G.chunks * 16, 0);
+HWY_INLINE void VnniOffsetInits(const int8_t* hi, const int8_t* lo, const VnniGroups& G,
+                                int32_t offset, int32_t* init) {
+  constexpr int V = 8 / kBits;
+  const DI8 di8;
+  const DI32V d32;
+  const VU8 ones = hn::Set(DU8(), uint8_t(1));
+  auto h = hn::Zero(d32), l = h;
   for (int64_t j = 0; j < G.chunks; ++j) {
-    int32_t* lanes = init + G.piece_start(j) * 16;
-    for (int64_t i = 0; i < kVnniChunk * V; ++i) {  // byte i % 64 of field i / 64
-      const int64_t k = j * V * kVnniChunk + i;
-      lanes[i % kVnniChunk / 4] -= offset * (256 * int32_t(hi[k]) + int32_t(lo[k]));
+    for (int f = 0; f < V; ++f) {
+      const int64_t k = (j * V + f) * kVnniChunk;
+      h = DotBytes(h, ones, hn::Load(di8, hi + k));
+      l = DotBytes(l, ones, hn::Load(di8, lo + k));
+    }
+    if (j + 1 == G.chunks || G.piece_start(j + 1) == j + 1) {  // the piece ends
+      const auto x16 = hn::Add(hn::ShiftLeft<8>(h), l);
+      hn::Store(hn::Mul(x16, hn::Set(d32, -offset)), d32, init + G.piece_start(j) * 16);
+      h = l = hn::Zero(d32);
     }
   }
 }
