@@ -410,10 +410,8 @@ void MatvecVnni(const QuantizedMatrixView& w, int64_t group_bytes, const float* 
   for (int64_t t = 0; t < n_tokens; ++t) {
     sigma[size_t(t)] = RoundActivations16(x + t * in, in, x16.data(), true);
     SplitActivations<kBits>(x16.data(), in, G.chunks, hi.get() + t * K, lo.get() + t * K);
-    if (!correct) {
-      VnniOffsetInits<kBits>(hi.get() + t * K, lo.get() + t * K, G, offset,
-                             init.get() + t * G.chunks * 16);
-    }
+    VnniOffsetInits<kBits>(hi.get() + t * K, lo.get() + t * K, G, correct ? 0 : offset,
+                           init.get() + t * G.chunks * 16);
     for (int64_t g = 0; correct && g < n_groups; ++g) {
       int64_t sum = 0;
       for (int64_t c = g * group; c < std::min(in, (g + 1) * group); ++c) sum += x16[size_t(c)];
@@ -424,7 +422,7 @@ void MatvecVnni(const QuantizedMatrixView& w, int64_t group_bytes, const float* 
                     [&](const uint8_t* row, int64_t r0, int64_t t, const RowScales& rs, auto k,
                         float* sums) HWY_ATTR {
     DotRowsVnni<kBits, decltype(k)::value>(row, row_bytes, G, hi.get() + t * K, lo.get() + t * K,
-                                           correct ? nullptr : init.get() + t * G.chunks * 16,
+                                           init.get() + t * G.chunks * 16,
                                            rs.scales(r0), n_groups, rs.stride(), sums);
   });
 }

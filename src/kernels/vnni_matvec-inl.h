@@ -28,14 +28,17 @@
 // over the piece's chunks, and the lo sums of every row start there instead
 // of at 0: the piece then converts the exact sum q x16, and the caller has
 // no per-row correction left (with zero-points it keeps one, linear_simd.cpp).
-// int32 cannot overflow: a lane adds 4 bytes x V fields per chunk,
-// |u hi|, |u lo| <= 255 x 128, so per chunk at most 4 x 255 x 128 < 2^17
-// (8 bits; less for 4 and 2), and a piece of
-// kVnniPieceChunks = 32 chunks gives |256 hi| < 2^8 x 2^5 x 2^17 = 2^30;
-// the start of lo is at most o x 32 x 4V x 2^15 = 2^29 (8 bits; 2^26 and
-// 2^25 for 4 and 2), so |lo| < 2^29 + 2^22 and |256 hi + lo| < 2^31; the
-// sum itself, |sum q x16| <= 2^(b-1) x 32 x 4V x 2^15 <= 2^29, is exact in
-// f32 but for the conversion's one rounding (2^-24 relative).
+//
+// int32 cannot overflow: a lane adds 4 bytes x V fields per chunk, |u hi|,
+// |u lo| <= 255 x 128, so per chunk at most 4 x 255 x 128 < 2^17 (8 bits;
+// less for 4 and 2), and a piece of kVnniPieceChunks = 32 chunks gives
+// |256 hi| < 2^8 x 2^5 x 2^17 = 2^30. The start of lo is at most
+// o x 32 x 4V x 2^15 = 2^29 (8 bits; 2^26 and 2^25 for 4 and 2), so
+// |lo| < 2^29 + 2^22; and 256 hi + lo, the exact sum (u - o) x16 = q x16,
+// is at most 2^(b-1) x 32 x 4V x 2^15 <= 2^29 (0 start: the sum u x16,
+// < 2^30 likewise). Its conversion to f32 rounds once, as before, and no
+// f32 correction follows: within linear.h's bound (its offset term o_b is
+// then slack).
 //
 // Layout: a chunk is 64 bytes of a packed row (one vector); field f of byte i
 // of chunk j is column (j * 64 + i) * V + f, V = 8 / b (packed_decode-inl.h's
@@ -204,7 +207,8 @@ HWY_INLINE void VnniOffsetInits(const int8_t* hi, const int8_t* lo, const VnniGr
 // (rows at `rows` + r * row_bytes) with one token's split activations (hi,
 // lo: SplitActivations), in f32, without sigma:
 //   sum_g scales[r * scale_stride + g] * sum_{c in g} (u_c - o) x16_c,
-// where o is the offset VnniOffsetInits wrote `init` with (nullptr: o = 0).
+// where o is the offset VnniOffsetInits wrote `init` with (0 for a weight
+// with zero-points: its caller takes off the offset and zero-points).
 // scales must be readable 16 floats past the last row's last group (the
 // lanes of a chunk's scale vector may run past a row's groups; they meet
 // zero products, and on the last chunk are zeroed).
@@ -229,7 +233,7 @@ HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGr
   // Starts the sums of the piece that begins at chunk j (init: above).
   const auto start = [&](int64_t j) HWY_ATTR {
     h0 = h1 = h2 = h3 = hn::Zero(d32);
-    l0 = l1 = l2 = l3 = init ? hn::Load(d32, init + j * 16) : hn::Zero(d32);
+    l0 = l1 = l2 = l3 = hn::Load(d32, init + j * 16);
   };
   const auto add_chunk = [&](int64_t j) HWY_ATTR {
     if constexpr (kRows == 4) {
