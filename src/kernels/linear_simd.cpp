@@ -410,6 +410,8 @@ void MatvecVnni(const QuantizedMatrixView& w, int64_t group_bytes, const float* 
   for (int64_t t = 0; t < n_tokens; ++t) {
     sigma[size_t(t)] = RoundActivations16(x + t * in, in, x16.data(), true);
     SplitActivations<kBits>(x16.data(), in, G.chunks, hi.get() + t * K, lo.get() + t * K);
+    // With zero-points the sums start at 0 (offset 0) and FinishRows takes
+    // off the offset and the zero-points.
     VnniOffsetInits<kBits>(hi.get() + t * K, lo.get() + t * K, G, correct ? 0 : offset,
                            init.get() + t * G.chunks * 16);
     for (int64_t g = 0; correct && g < n_groups; ++g) {
