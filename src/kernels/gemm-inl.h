@@ -162,7 +162,7 @@ HWY_INLINE void PackedRowTile(const QuantizedMatrixView& w, const PackedLayout<k
         zp = hn::Set(df, w.zero_points ? float(w.zero_points[i]) : 0.0f);
       }
     }
-    ForFields<V>([&](auto field) HWY_ATTR {
+    ForFields<V>([&](auto field) HWY_ATTR WQUANT_LAMBDA_INLINE {
       constexpr int f = decltype(field)::value;
       const int64_t k = j * per_chunk + f * N - k0;  // in out
       if (L.group_chunks == 0) {

@@ -220,14 +220,14 @@ HWY_INLINE void DotPackedRows16(const uint8_t* rows, int64_t row_bytes, int64_t 
   auto t0 = hn::Zero(df), t1 = t0, t2 = t0, t3 = t0;
   auto s0 = hn::Zero(d32), s1 = s0, s2 = s0, s3 = s0;
   // Adds chunk j's products to the int32 sums.
-  const auto add_chunk = [&](int64_t j) HWY_ATTR {
+  const auto add_chunk = [&](int64_t j) HWY_ATTR WQUANT_LAMBDA_INLINE {
     if constexpr (kRows == 4) hwy::Prefetch(rows + kPrefetchBytes + j * 4 * N);
     const V16 v0 = LoadChunk16<kBits>(row0, j, row_bytes);
     const V16 v1 = kRows > 1 ? LoadChunk16<kBits>(row1, j, row_bytes) : v0;
     const V16 v2 = kRows > 2 ? LoadChunk16<kBits>(row2, j, row_bytes) : v0;
     const V16 v3 = kRows > 3 ? LoadChunk16<kBits>(row3, j, row_bytes) : v0;
     const int16_t* xj = x16 + j * N * V;
-    ForFields<V>([&](auto field) HWY_ATTR {
+    ForFields<V>([&](auto field) HWY_ATTR WQUANT_LAMBDA_INLINE {
       constexpr int f = decltype(field)::value;
       const V16 x = hn::Load(d16, xj + f * N);
       s0 = MulAddPairs(Field16<kBits, f>(v0), x, s0);
@@ -238,7 +238,7 @@ HWY_INLINE void DotPackedRows16(const uint8_t* rows, int64_t row_bytes, int64_t 
   };
   // Converts the int32 sums, adds them times the group's scales (row r's at
   // s[r * scale_stride]) to the totals, and restarts them at 0.
-  const auto flush = [&](const float* s) HWY_ATTR {
+  const auto flush = [&](const float* s) HWY_ATTR WQUANT_LAMBDA_INLINE {
     t0 = hn::MulAdd(hn::ConvertTo(df, s0), hn::Set(df, s[0]), t0);
     if constexpr (kRows > 1) t1 = hn::MulAdd(hn::ConvertTo(df, s1), hn::Set(df, s[scale_stride]), t1);
     if constexpr (kRows > 2) t2 = hn::MulAdd(hn::ConvertTo(df, s2), hn::Set(df, s[2 * scale_stride]), t2);

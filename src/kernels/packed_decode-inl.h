@@ -28,6 +28,17 @@
 // activations of 0. LoadChunkCodes / CodeField decode the unsigned codes u
 // instead (zero-extend; per field one shift and one and), two instructions
 // fewer per vector, for kernels that take the offset off afterwards.
+
+// On the kernels' per-chunk lambdas, after HWY_ATTR: inline it into its
+// caller. gcc 12 at -O3 left the 2-bit kernels' per-chunk lambdas out of line
+// (four fields make them large), so every chunk stored and reloaded the row
+// sums through memory: 2-bit decoding ran at half the weights per second of
+// 4-bit (perf: 44-45% of cycles in the lambda's own frame, DotRowsVnni<2> and
+// DotPackedRows16<2>).
+#ifndef WQUANT_LAMBDA_INLINE
+#define WQUANT_LAMBDA_INLINE __attribute__((always_inline))
+#endif
+
 #if defined(WQUANT_SRC_KERNELS_PACKED_DECODE_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef WQUANT_SRC_KERNELS_PACKED_DECODE_INL_H_
 #undef WQUANT_SRC_KERNELS_PACKED_DECODE_INL_H_
@@ -160,7 +171,7 @@ HWY_INLINE VF Field(hn::Vec<DI> v) {
 // so that each field's shift counts are immediates.
 template <int kCount, class F>
 HWY_INLINE void ForFields(const F& fn) {
-  [&]<int... f>(std::integer_sequence<int, f...>) HWY_ATTR {
+  [&]<int... f>(std::integer_sequence<int, f...>) HWY_ATTR WQUANT_LAMBDA_INLINE {
     (fn(std::integral_constant<int, f>()), ...);
   }(std::make_integer_sequence<int, kCount>());
 }

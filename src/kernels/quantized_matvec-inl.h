@@ -98,7 +98,7 @@ HWY_INLINE void DotPackedRows(const uint8_t* rows, int64_t row_bytes, int64_t ch
       const auto v1 = kRows > 1 ? LoadForDot<kBits>(row1, j, row_bytes) : v0;
       const auto v2 = kRows > 2 ? LoadForDot<kBits>(row2, j, row_bytes) : v0;
       const auto v3 = kRows > 3 ? LoadForDot<kBits>(row3, j, row_bytes) : v0;
-      ForFields<V>([&](auto field) HWY_ATTR {
+      ForFields<V>([&](auto field) HWY_ATTR WQUANT_LAMBDA_INLINE {
         constexpr int f = decltype(field)::value;
         const VF x = hn::LoadU(df, xj + f * N);
         a0 = hn::MulAdd(DotField<kBits, f>(v0), x, a0);
@@ -134,7 +134,7 @@ HWY_INLINE float DotPackedRowLaneScales(const uint8_t* row, int64_t row_bytes, i
   auto even = hn::Zero(df), odd = even;
   for (int64_t j = 0; j < chunks; ++j) {
     const auto v = LoadChunk<kBits>(row, j, row_bytes);
-    ForFields<V>([&](auto field) HWY_ATTR {
+    ForFields<V>([&](auto field) HWY_ATTR WQUANT_LAMBDA_INLINE {
       constexpr int f = decltype(field)::value;
       const int64_t k = (j * V + f) * N;
       const VF w = hn::Mul(Field<kBits, f>(v), hn::LoadU(df, lane_scales + k));

@@ -231,11 +231,11 @@ HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGr
   auto h0 = hn::Zero(d32), h1 = h0, h2 = h0, h3 = h0;           // sums of u hi
   auto l0 = hn::Zero(d32), l1 = l0, l2 = l0, l3 = l0;           // sums of u lo
   // Starts the sums of the piece that begins at chunk j (init: above).
-  const auto start = [&](int64_t j) HWY_ATTR {
+  const auto start = [&](int64_t j) HWY_ATTR WQUANT_LAMBDA_INLINE {
     h0 = h1 = h2 = h3 = hn::Zero(d32);
     l0 = l1 = l2 = l3 = hn::Load(d32, init + j * 16);
   };
-  const auto add_chunk = [&](int64_t j) HWY_ATTR {
+  const auto add_chunk = [&](int64_t j) HWY_ATTR WQUANT_LAMBDA_INLINE {
     if constexpr (kRows == 4) {
       const uint8_t* p = rows + kPrefetchBytes + j * 4 * kVnniChunk;
       hwy::Prefetch(p), hwy::Prefetch(p + 64), hwy::Prefetch(p + 128), hwy::Prefetch(p + 192);
@@ -244,7 +244,7 @@ HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGr
     const VU8 v1 = kRows > 1 ? LoadVnniChunk(row1, j, row_bytes) : v0;
     const VU8 v2 = kRows > 2 ? LoadVnniChunk(row2, j, row_bytes) : v0;
     const VU8 v3 = kRows > 3 ? LoadVnniChunk(row3, j, row_bytes) : v0;
-    ForFields<V>([&](auto field) HWY_ATTR {
+    ForFields<V>([&](auto field) HWY_ATTR WQUANT_LAMBDA_INLINE {
       constexpr int f = decltype(field)::value;
       const int64_t k = (j * V + f) * kVnniChunk;
       const auto xh = hn::Load(di8, hi + k), xl = hn::Load(di8, lo + k);
@@ -266,7 +266,7 @@ HWY_INLINE void DotRowsVnni(const uint8_t* rows, int64_t row_bytes, const VnniGr
   };
   // Adds (256 hi + lo) converted, times the scale vectors s_r (row r's), to
   // the totals.
-  const auto flush = [&](auto s_of) HWY_ATTR {
+  const auto flush = [&](auto s_of) HWY_ATTR WQUANT_LAMBDA_INLINE {
     const auto combine = [&](VI32 h, VI32 l) HWY_ATTR {
       return hn::ConvertTo(df, hn::Add(hn::ShiftLeft<8>(h), l));
     };
