@@ -3,7 +3,10 @@
 # docs/PERFORMANCE.md (bench/run_kernels.sh: linear_bench against the
 # machine's measured limits and OpenBLAS) and docs/PERFORMANCE_E2E.md
 # (bench/e2e.py: SmolLM2-135M end to end against llama.cpp, PyTorch and
-# optimum-quanto). About 25 minutes; run it on an idle machine.
+# optimum-quanto, and a synthetic 1.1B llama against llama.cpp). About 16
+# minutes on 2 cores once the models are cached; the first run also builds
+# llama.cpp and makes the models (about 20 minutes more, 12 GB under
+# $WQUANT_CACHE/e2e). Run it on an idle machine.
 #
 #   bench/performance.sh [BUILD_DIR]      # Release build for the kernels, default build-perf/
 set -euo pipefail
