@@ -5,7 +5,7 @@
 # (bench/e2e.py: SmolLM2-135M end to end against llama.cpp, PyTorch and
 # optimum-quanto, and a synthetic 1.1B llama against llama.cpp). About 16
 # minutes on 2 cores once the models are cached; the first run also builds
-# llama.cpp and makes the models (about 20 minutes more, 12 GB under
+# llama.cpp and makes the models (about 20 minutes more, 13 GB under
 # $WQUANT_CACHE/e2e). Run it on an idle machine.
 #
 #   bench/performance.sh [BUILD_DIR]      # Release build for the kernels, default build-perf/
