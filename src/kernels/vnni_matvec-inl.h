@@ -184,6 +184,10 @@ struct VnniGroups {
 template <int kBits>
 HWY_INLINE void VnniOffsetInits(const int8_t* hi, const int8_t* lo, const VnniGroups& G,
                                 int32_t offset, int32_t* init) {
+  if (offset == 0) {  // nothing to take off (weights with zero-points): start at 0
+    std::fill(init, init + G.chunks * 16, 0);
+    return;
+  }
   constexpr int V = 8 / kBits;
   const DI8 di8;
   const DI32V d32;
