@@ -152,21 +152,23 @@ def fetch_peers() -> Path:
 
 # ---------------------------------------------------------------- model preparation
 
-def safetensors_data_bytes(path: Path) -> int:
-    """Returns the bytes of tensor data in a safetensors file (file minus header)."""
-    with open(path, "rb") as f:
-        (header_len,) = struct.unpack("<Q", f.read(8))
-    return path.stat().st_size - 8 - header_len
+def checkpoint_bytes(directory: Path, skip_prefix: str | None = None) -> int:
+    """Returns the bytes of tensor data in a checkpoint's safetensors files,
+    leaving out the tensors whose name starts with skip_prefix."""
+    total = 0
+    for path in directory.glob("*.safetensors"):
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n))
+        total += sum(v["data_offsets"][1] - v["data_offsets"][0] for k, v in header.items()
+                     if k != "__metadata__" and not (skip_prefix and k.startswith(skip_prefix)))
+    return total
 
 
-def checkpoint_bytes(directory: Path) -> int:
-    return sum(safetensors_data_bytes(p) for p in directory.glob("*.safetensors"))
-
-
-def gguf_tensor_bytes(path: Path) -> int:
-    """Returns the bytes of tensor data in a GGUF file."""
+def gguf_tensor_bytes(path: Path, skip: str | None = None) -> int:
+    """Returns the bytes of tensor data in a GGUF file, leaving out tensor `skip`."""
     from gguf import GGUFReader  # the venv's gguf package
-    return sum(int(t.n_bytes) for t in GGUFReader(str(path)).tensors)
+    return sum(int(t.n_bytes) for t in GGUFReader(str(path)).tensors if t.name != skip)
 
 
 def prepare_models(llama: Path, notes: list[str]) -> dict:
@@ -314,6 +316,26 @@ def run_llama_bench(llama: Path, model: Path, args: list[str], reps: int) -> tup
     bench = llama / "build" / "bin" / "llama-bench"
     p, rss = time_v([bench, "-m", model, "-r", str(reps), "-o", "json", *args])
     return json.loads(p.stdout), rss
+
+
+def llama_bench_rows(llama: Path, model: Path, qtype: str, prompts: list[int], n_decode: int,
+                     reps: int) -> list[dict]:
+    """Runs llama-bench on 1 and 2 threads; returns a row per thread count
+    (prompt_tps_at: tok/s by prompt length; prompt_tps: at the first length),
+    or one row with the error."""
+    try:
+        res, rss = run_llama_bench(llama, model, ["-p", ",".join(str(n) for n in prompts),
+                                                  "-n", str(n_decode), "-t", "1,2"], reps)
+    except Exception as e:
+        return [{"system": "llama.cpp", "format": qtype, "threads": 2, "error": str(e)[:200]}]
+    rows = []
+    for t in (1, 2):
+        pp = {x["n_prompt"]: x["avg_ts"] for x in res if x["n_threads"] == t and x["n_prompt"] > 0}
+        tg = next((x for x in res if x["n_threads"] == t and x["n_gen"] > 0), None)
+        rows.append({"system": "llama.cpp", "format": qtype, "threads": t, "prompt_tps": pp.get(prompts[0]),
+                     "prompt_tps_at": pp, "decode_tps": tg and tg["avg_ts"], "rss_mb": rss,
+                     "build": res[0].get("build_commit")})
+    return rows
 
 
 def llama_has_depth(llama: Path) -> bool:
@@ -479,24 +501,6 @@ def prepare_large(llama: Path, hf_tokenizer_dir: Path) -> dict:
     return paths
 
 
-def safetensors_bytes_read_per_token(directory: Path) -> int:
-    """Bytes of the tensors a decode step reads: all but the token embeddings
-    (one row of them is read)."""
-    total = 0
-    for path in directory.glob("*.safetensors"):
-        with open(path, "rb") as f:
-            (n,) = struct.unpack("<Q", f.read(8))
-            header = json.loads(f.read(n))
-        total += sum(v["data_offsets"][1] - v["data_offsets"][0] for k, v in header.items()
-                     if k != "__metadata__" and not k.startswith("model.embed_tokens."))
-    return total
-
-
-def gguf_bytes_read_per_token(path: Path) -> int:
-    from gguf import GGUFReader
-    return sum(int(t.n_bytes) for t in GGUFReader(str(path)).tensors if t.name != "token_embd.weight")
-
-
 def read_bandwidth() -> dict:
     """The machine's read bandwidth, GB/s by threads (linear_bench's STREAM-style
     BM_ReadBandwidth, 512 MiB, in this run)."""
@@ -525,20 +529,12 @@ def measure_large(llama: Path, paths: dict, thread_opt: str | None, reps: int, n
             except Exception as e:
                 r = {"error": str(e)[:200]}
             rows.append({"system": "wquant", "format": name, "threads": t,
-                         "bytes_per_token": safetensors_bytes_read_per_token(d), **r})
+                         # a decode step reads one row of the token embeddings
+                         "bytes_per_token": checkpoint_bytes(d, skip_prefix="model.embed_tokens."), **r})
     for qtype in LARGE_LLAMA:
         m = paths[f"llama:{qtype}"]
-        try:
-            res, rss = run_llama_bench(llama, m, ["-p", str(n_prompt), "-n", str(n_decode), "-t", "1,2"], reps)
-        except Exception as e:
-            rows.append({"system": "llama.cpp", "format": qtype, "threads": 2, "error": str(e)[:200]})
-            continue
-        for t in (1, 2):
-            pp = next((x for x in res if x["n_threads"] == t and x["n_prompt"] > 0), None)
-            tg = next((x for x in res if x["n_threads"] == t and x["n_gen"] > 0), None)
-            rows.append({"system": "llama.cpp", "format": qtype, "threads": t,
-                         "prompt_tps": pp and pp["avg_ts"], "decode_tps": tg and tg["avg_ts"],
-                         "rss_mb": rss, "bytes_per_token": gguf_bytes_read_per_token(m)})
+        for r in llama_bench_rows(llama, m, qtype, [n_prompt], n_decode, reps):
+            rows.append({**r, "bytes_per_token": gguf_tensor_bytes(m, skip="token_embd.weight")})
     return rows
 
 
@@ -707,23 +703,12 @@ def main():
                          "kv_mb": kv_cache_mb(d, n_prompt + n_decode, 4), **r})
 
     # llama.cpp
-    prompts_csv = ",".join(str(n) for n in sorted({n_prompt, *PROMPT_LENGTHS}))
+    prompts = [n_prompt] + [n for n in PROMPT_LENGTHS if n != n_prompt]
     for qtype in LLAMA_TYPES:
         m = paths[f"llama:{qtype}"]
-        try:
-            res, rss = run_llama_bench(llama, m, ["-p", prompts_csv, "-n", str(n_decode), "-t", "1,2"], reps)
-        except Exception as e:
-            rows.append({"system": "llama.cpp", "format": qtype, "threads": 2, "error": str(e)[:200]})
-            continue
-        for t in (1, 2):
-            pp = {x["n_prompt"]: x["avg_ts"] for x in res if x["n_threads"] == t and x["n_prompt"] > 0}
-            tg = next((x for x in res if x["n_threads"] == t and x["n_gen"] > 0), None)
-            rows.append({"system": "llama.cpp", "format": qtype, "threads": t,
-                         "prompt_tps": pp.get(n_prompt), "prompt_tps_at": pp,
-                         "decode_tps": tg and tg["avg_ts"],
-                         "rss_mb": rss, "weight_bytes": gguf_tensor_bytes(m),
-                         "kv_mb": kv_cache_mb(paths["hf-f32"], n_prompt + n_decode, 2),
-                         "build": res[0].get("build_commit")})
+        for r in llama_bench_rows(llama, m, qtype, prompts, n_decode, reps):
+            rows.append({**r, "weight_bytes": gguf_tensor_bytes(m),
+                         "kv_mb": kv_cache_mb(paths["hf-f32"], n_prompt + n_decode, 2)})
 
     # PyTorch / optimum-quanto
     from tokenizers import Tokenizer
